@@ -1,0 +1,47 @@
+package blob
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Every error a Store returns wraps at most one of these.
+var (
+	// ErrNotFound: the named object does not exist.
+	ErrNotFound = errors.New("object not found")
+	// ErrLocationMissing: the bucket or directory that holds the repository
+	// does not exist.
+	ErrLocationMissing = errors.New("repository location does not exist")
+	// ErrPermission: the credentials were refused or lack a permission.
+	ErrPermission = errors.New("permission denied")
+	// ErrNoSpace: the backend is out of space or quota.
+	ErrNoSpace = errors.New("no space left")
+	// ErrTransient: a failure that may succeed if retried (timeouts, 5xx,
+	// throttling, connection resets).
+	ErrTransient = errors.New("transient backend error")
+	// ErrUnavailable: the backend cannot be reached at all.
+	ErrUnavailable = errors.New("backend unreachable")
+	// ErrRange: a Get asked for bytes past the end of the object.
+	ErrRange = errors.New("range outside object")
+)
+
+// Info describes a stored object.
+type Info struct {
+	Name    string
+	Size    int64
+	ModTime time.Time
+}
+
+// Store is the repository's view of a storage backend. See the package
+// documentation for the contract.
+type Store interface {
+	Put(ctx context.Context, name string, data []byte) error
+	Get(ctx context.Context, name string, offset, length int64) ([]byte, error)
+	Stat(ctx context.Context, name string) (Info, error)
+	List(ctx context.Context, prefix string, fn func(Info) error) error
+	Delete(ctx context.Context, name string) error
+	// Location describes the backend for messages, without credentials.
+	Location() string
+	Close() error
+}

@@ -1,0 +1,8 @@
+// Package chunkstore is cairn's repository: a content-addressed, deduplicated,
+// compressed and encrypted store of file trees and block images on a blob
+// backend. The byte format is specified in FORMAT.md in this directory. The
+// sub-packages split the work: core (IDs), blob (backends), crypto (keys and
+// sealing), chunker, compress, pack, index, repo (the repository), snapshot
+// (trees), archiver (backup), restorer, checker and pruner. Nothing here
+// imports Kubernetes.
+package chunkstore

@@ -1,0 +1,3 @@
+module github.com/cairnbackup/cairn
+
+go 1.26
