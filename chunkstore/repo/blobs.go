@@ -1,0 +1,94 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairnbackup/cairn/chunkstore/chunker"
+	"github.com/cairnbackup/cairn/chunkstore/core"
+	"github.com/cairnbackup/cairn/chunkstore/crypto"
+	"github.com/cairnbackup/cairn/chunkstore/index"
+)
+
+// ErrBlobMissing means no index entry names the blob.
+var ErrBlobMissing = errors.New("blob not in index")
+
+// LoadBlob returns the plaintext of a blob, appended to dst. Each copy the
+// index knows is tried in turn, so a blob that also lives in a healthy pack
+// survives one corrupt copy.
+func (r *Repository) LoadBlob(ctx context.Context, t core.BlobType, id core.ID, dst []byte) ([]byte, error) {
+	locs := r.idx.LookupAll(id)
+	if len(locs) == 0 {
+		return nil, fmt.Errorf("load %s blob %s: %w; run 'cairn repo check'", t, id.Short(), ErrBlobMissing)
+	}
+	var errs []error
+	for _, loc := range locs {
+		if loc.Type != t {
+			continue
+		}
+		out, err := r.loadAt(ctx, id, loc, dst)
+		if err == nil {
+			return out, nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil, fmt.Errorf("load %s blob %s: stored only as another type; %w", t, id.Short(), ErrCorrupt)
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (r *Repository) loadAt(ctx context.Context, id core.ID, loc index.Location, dst []byte) ([]byte, error) {
+	sealed, err := r.store.Get(ctx, PackName(loc.Pack), int64(loc.Offset), int64(loc.Length))
+	if err != nil {
+		return nil, fmt.Errorf("load blob %s from pack %s: %w", id.Short(), loc.Pack.Short(), err)
+	}
+	return r.OpenBlob(id, loc, sealed, dst, nil)
+}
+
+// OpenBlob decrypts, decompresses and verifies one sealed blob read from a
+// pack, appending the plaintext to dst. h may be nil; workers pass their own
+// to avoid allocating one per blob.
+func (r *Repository) OpenBlob(id core.ID, loc index.Location, sealed, dst []byte, h *chunker.Hasher) ([]byte, error) {
+	plain, err := r.key.Open(nil, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s in pack %s: %w: %w; run 'cairn repo check --read-data'", id.Short(), loc.Pack.Short(), ErrCorrupt, err)
+	}
+	if IsCompressed(loc) {
+		plain, err = r.comp.Decompress(dst, plain, int(loc.RawLength))
+		if err != nil {
+			return nil, fmt.Errorf("blob %s in pack %s: %w: decompress: %w", id.Short(), loc.Pack.Short(), ErrCorrupt, err)
+		}
+	} else {
+		plain = append(dst, plain...)
+	}
+	if len(plain)-len(dst) != int(loc.RawLength) {
+		return nil, fmt.Errorf("blob %s in pack %s: %w: %d bytes, index says %d", id.Short(), loc.Pack.Short(), ErrCorrupt, len(plain)-len(dst), loc.RawLength)
+	}
+	if h == nil {
+		h = r.NewHasher()
+	}
+	if h.Sum(plain[len(dst):]) != id {
+		return nil, fmt.Errorf("blob %s in pack %s: %w: content does not match its ID", id.Short(), loc.Pack.Short(), ErrCorrupt)
+	}
+	return plain, nil
+}
+
+// IsCompressed reports whether a stored blob holds zstd data. The format
+// stores a blob compressed only when that makes it strictly smaller, so the
+// lengths alone decide.
+func IsCompressed(loc index.Location) bool {
+	return int64(loc.Length)-crypto.Overhead < int64(loc.RawLength)
+}
+
+// NewHasher returns a chunk-ID hasher for this repository.
+func (r *Repository) NewHasher() *chunker.Hasher {
+	return chunker.NewHasher(r.cfg.IDKeyArray())
+}
+
+// NewSplitter returns a chunker for this repository's polynomial.
+func (r *Repository) NewSplitter() *chunker.Splitter {
+	pol, _ := r.cfg.Pol() // validated by ParseConfig
+	return chunker.NewSplitter(pol)
+}

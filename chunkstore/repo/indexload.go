@@ -1,0 +1,181 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cairnbackup/cairn/chunkstore/core"
+	"github.com/cairnbackup/cairn/chunkstore/index"
+)
+
+// loadConcurrency bounds parallel index-file fetches: enough to hide S3
+// latency, few enough that decoded files do not pile up in memory.
+const loadConcurrency = 8
+
+// LoadIndex reads every index file not yet loaded and every deletion marker.
+// Files superseded by another file (written by prune) are skipped, so a prune
+// that stopped half-way never resurrects deleted packs. It can be called
+// again to pick up what concurrent writers added since.
+func (r *Repository) LoadIndex(ctx context.Context) error {
+	ids, err := r.ListFiles(ctx, KindIndex)
+	if err != nil {
+		return err
+	}
+	files, err := r.loadIndexFiles(ctx, r.newIndexIDs(ids))
+	if err != nil {
+		return err
+	}
+	superseded := map[core.ID]struct{}{}
+	for _, f := range files {
+		for _, s := range f.file.Supersedes {
+			superseded[s] = struct{}{}
+		}
+	}
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	for _, f := range files {
+		if _, ok := superseded[f.id]; ok {
+			continue
+		}
+		if err := r.idx.AddFile(f.file); err != nil {
+			return fmt.Errorf("load index %s: %w", f.id.Short(), err)
+		}
+		r.loadedIndex[f.id] = struct{}{}
+	}
+	return r.loadExclusionsLocked(ctx)
+}
+
+func (r *Repository) newIndexIDs(ids []core.ID) []core.ID {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	var out []core.ID
+	for _, id := range ids {
+		if _, ok := r.loadedIndex[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+type loadedFile struct {
+	id   core.ID
+	file *index.File
+}
+
+func (r *Repository) loadIndexFiles(ctx context.Context, ids []core.ID) ([]loadedFile, error) {
+	out := make([]loadedFile, len(ids))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(loadConcurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			f, err := r.LoadIndexFile(ctx, id)
+			out[i] = loadedFile{id: id, file: f}
+			return err
+		})
+	}
+	return out, g.Wait()
+}
+
+// LoadIndexFile loads and decodes one index file.
+func (r *Repository) LoadIndexFile(ctx context.Context, id core.ID) (*index.File, error) {
+	b, err := r.LoadFile(ctx, KindIndex, id)
+	if err != nil {
+		return nil, fmt.Errorf("%w; run 'cairn repo check' to see what else is affected", err)
+	}
+	f, err := index.DecodeFile(b)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w: %w", id.Short(), ErrCorrupt, err)
+	}
+	return f, nil
+}
+
+// SaveIndexFile encodes, seals and stores an index file.
+func (r *Repository) SaveIndexFile(ctx context.Context, f *index.File) (core.ID, error) {
+	id, err := r.SaveFile(ctx, KindIndex, index.EncodeFile(f))
+	if err != nil {
+		return id, err
+	}
+	r.idxMu.Lock()
+	r.loadedIndex[id] = struct{}{}
+	r.idxMu.Unlock()
+	return id, nil
+}
+
+// LoadedIndexFiles returns the IDs of the index files in use.
+func (r *Repository) LoadedIndexFiles() []core.ID {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	ids := make([]core.ID, 0, len(r.loadedIndex))
+	for id := range r.loadedIndex {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// loadExclusionsLocked hides packs that a prune has marked for deletion, so
+// new snapshots never come to depend on them.
+func (r *Repository) loadExclusionsLocked(ctx context.Context) error {
+	markers, err := r.LoadDeletionMarkers(ctx)
+	if err != nil {
+		return err
+	}
+	excluded := map[core.ID]struct{}{}
+	for _, m := range markers {
+		for _, p := range m.Marker.Packs {
+			excluded[p] = struct{}{}
+		}
+	}
+	r.excluded = excluded
+	r.idx.ExcludePacks(excluded)
+	return nil
+}
+
+// Excluded reports whether a pack is marked for deletion.
+func (r *Repository) Excluded(pack core.ID) bool {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	_, ok := r.excluded[pack]
+	return ok
+}
+
+// DeletionMarker records packs a prune intends to delete, and the sessions
+// that were live when it was written (see FORMAT.md, "Prune").
+type DeletionMarker struct {
+	Created  int64     `json:"created_unix_ns"`
+	Packs    []core.ID `json:"packs"`
+	Sessions []core.ID `json:"sessions"`
+}
+
+// StoredMarker is a deletion marker and its file ID.
+type StoredMarker struct {
+	ID     core.ID
+	Marker DeletionMarker
+}
+
+// LoadDeletionMarkers reads every pending deletion marker.
+func (r *Repository) LoadDeletionMarkers(ctx context.Context) ([]StoredMarker, error) {
+	ids, err := r.ListFiles(ctx, KindPending)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StoredMarker, len(ids))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(loadConcurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			var m DeletionMarker
+			if err := r.LoadJSON(gctx, KindPending, id, &m); err != nil {
+				return err
+			}
+			mu.Lock()
+			out[i] = StoredMarker{ID: id, Marker: m}
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
+}

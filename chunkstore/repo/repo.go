@@ -1,0 +1,154 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cairnbackup/cairn/chunkstore/blob"
+	"github.com/cairnbackup/cairn/chunkstore/compress"
+	"github.com/cairnbackup/cairn/chunkstore/core"
+	"github.com/cairnbackup/cairn/chunkstore/crypto"
+	"github.com/cairnbackup/cairn/chunkstore/index"
+)
+
+// ErrNoRepository means the location holds no repository config.
+var ErrNoRepository = errors.New("no repository at this location")
+
+// ErrExists means Init found a repository already there.
+var ErrExists = errors.New("a repository already exists at this location")
+
+// Repository is an open repository. It is safe for concurrent use.
+type Repository struct {
+	store  blob.Store
+	key    *crypto.Key
+	master crypto.MasterKey
+	keyID  core.ID
+	cfg    Config
+	comp   *compress.Compressor
+	clock  Clock
+
+	idxMu       sync.Mutex // guards loadedIndex and excluded
+	idx         *index.Index
+	loadedIndex map[core.ID]struct{}
+	excluded    map[core.ID]struct{}
+}
+
+// Options tune Init and Open.
+type Options struct {
+	// KDF sets the password hashing cost of keys this call creates; zero
+	// means crypto.DefaultKDF.
+	KDF crypto.KDFParams
+	// Compression is the default level recorded by Init.
+	Compression compress.Level
+	// Clock is used for sessions and timestamps; nil means the system clock.
+	Clock Clock
+	// Host and User are recorded in new key files.
+	Host, User string
+}
+
+func (o Options) kdf() crypto.KDFParams {
+	if o.KDF.Algorithm == "" {
+		return crypto.DefaultKDF
+	}
+	return o.KDF
+}
+
+// Init creates a repository in an empty location and returns it open.
+func Init(ctx context.Context, store blob.Store, password []byte, opts Options) (*Repository, error) {
+	if _, err := store.Stat(ctx, configName); err == nil {
+		return nil, fmt.Errorf("init %s: %w", store.Location(), ErrExists)
+	} else if !errors.Is(err, blob.ErrNotFound) {
+		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
+	}
+	cfg, err := newConfig(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	master := crypto.MasterKey{Encrypt: crypto.NewRandomKey()}
+	r, err := newRepository(store, master, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The key goes first: a config without a key would be an unopenable
+	// repository, a key without a config is just an unfinished init.
+	if r.keyID, err = r.AddKey(ctx, password, opts); err != nil {
+		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
+	}
+	if err := store.Put(ctx, configName, r.key.Seal(nil, mustJSON(cfg))); err != nil {
+		return nil, fmt.Errorf("init %s: write config: %w", store.Location(), err)
+	}
+	return r, nil
+}
+
+// Open unlocks the repository in store with password. The index is not
+// loaded; call LoadIndex before reading or writing blobs.
+func Open(ctx context.Context, store blob.Store, password []byte, opts Options) (*Repository, error) {
+	sealedCfg, err := store.Get(ctx, configName, 0, -1)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, fmt.Errorf("open %s: %w; create one with 'cairn repo init'", store.Location(), ErrNoRepository)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: read config: %w", store.Location(), err)
+	}
+	master, keyID, err := unlock(ctx, store, password)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := master.Encrypt.Open(nil, sealedCfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: decrypt config: %w: %w", store.Location(), ErrCorrupt, err)
+	}
+	cfg, err := ParseConfig(plain)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", store.Location(), err)
+	}
+	r, err := newRepository(store, master, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.keyID = keyID
+	return r, nil
+}
+
+func newRepository(store blob.Store, master crypto.MasterKey, cfg Config, opts Options) (*Repository, error) {
+	level, err := compress.ParseLevel(cfg.Compression)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := compress.New(level)
+	if err != nil {
+		return nil, err
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+	r := &Repository{store: store, master: master, cfg: cfg, comp: comp, clock: clock,
+		idx: index.New(), loadedIndex: map[core.ID]struct{}{}, excluded: map[core.ID]struct{}{}}
+	r.key = &r.master.Encrypt
+	return r, nil
+}
+
+// Config returns the repository config.
+func (r *Repository) Config() Config { return r.cfg }
+
+// Store returns the underlying blob store.
+func (r *Repository) Store() blob.Store { return r.store }
+
+// Index returns the in-memory index.
+func (r *Repository) Index() *index.Index { return r.idx }
+
+// Clock returns the repository's clock.
+func (r *Repository) Clock() Clock { return r.clock }
+
+// Key returns the master encryption key, for packages that seal or open
+// repository bytes themselves (pack parsing in check and prune).
+func (r *Repository) Key() *crypto.Key { return r.key }
+
+// Location describes the store for messages.
+func (r *Repository) Location() string { return r.store.Location() }
+
+// Close releases the store.
+func (r *Repository) Close() error { return r.store.Close() }

@@ -1,0 +1,285 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cairnbackup/cairn/chunkstore/compress"
+	"github.com/cairnbackup/cairn/chunkstore/core"
+	"github.com/cairnbackup/cairn/chunkstore/crypto"
+	"github.com/cairnbackup/cairn/chunkstore/index"
+	"github.com/cairnbackup/cairn/chunkstore/pack"
+)
+
+// Saver defaults.
+const (
+	// DefaultUploads is the number of packs in flight. Four 16 MiB PUTs keep
+	// a 10 Gbit/s link busy at typical S3 latencies while bounding upload
+	// buffers to 64 MiB.
+	DefaultUploads = 4
+	// indexEvery is how many packs go into one index file. Writing an index
+	// file every 64 packs (about 1 GiB) bounds what a crash leaves
+	// unindexed; those packs are adopted by the next writer anyway.
+	indexEvery = 64
+)
+
+// SaverOptions tune a Saver.
+type SaverOptions struct {
+	Uploads     int
+	Compression *compress.Level // nil: the repository default
+	Purpose     string          // recorded in the session file
+}
+
+// SaveStats are counters a Saver keeps; safe to read while it runs.
+type SaveStats struct {
+	BlobsNew, BlobsDup    atomic.Int64
+	BytesNew, BytesStored atomic.Int64
+	PacksUploaded         atomic.Int64
+	// Busy time per stage, summed over goroutines, for --stats.
+	CompressNs, EncryptNs atomic.Int64
+	PackNs, UploadNs      atomic.Int64
+}
+
+// Saver writes blobs into packs and uploads them. Save is safe for
+// concurrent use by many workers; Finish and Close are called once.
+type Saver struct {
+	r       *Repository
+	comp    *compress.Compressor
+	session *Session
+	Stats   SaveStats
+
+	ctx     context.Context
+	group   *errgroup.Group
+	uploads chan pack.Finished
+
+	closeUploads sync.Once
+
+	mu      sync.Mutex
+	writers [3]*pack.Writer // by core.BlobType
+	pending map[core.ID]struct{}
+
+	idxMu   sync.Mutex
+	idxFile index.File
+
+	bufs sync.Pool
+}
+
+// NewSaver starts a writer session and its uploaders. ctx bounds the
+// uploaders' lifetime.
+func (r *Repository) NewSaver(ctx context.Context, opts SaverOptions) (*Saver, error) {
+	purpose := opts.Purpose
+	if purpose == "" {
+		purpose = "backup"
+	}
+	sess, err := r.StartSession(ctx, purpose)
+	if err != nil {
+		return nil, err
+	}
+	comp := r.comp
+	if opts.Compression != nil {
+		if comp, err = compress.New(*opts.Compression); err != nil {
+			return nil, err
+		}
+	}
+	n := opts.Uploads
+	if n <= 0 {
+		n = DefaultUploads
+	}
+	s := &Saver{r: r, comp: comp, session: sess, uploads: make(chan pack.Finished),
+		pending: map[core.ID]struct{}{}}
+	s.group, s.ctx = errgroup.WithContext(ctx)
+	for range n {
+		s.group.Go(s.uploadLoop)
+	}
+	return s, nil
+}
+
+// Session returns the writer's session.
+func (s *Saver) Session() *Session { return s.session }
+
+// Has reports whether a blob is already stored or being stored.
+func (s *Saver) Has(id core.ID) bool {
+	if s.r.idx.Has(id) {
+		return true
+	}
+	s.mu.Lock()
+	_, ok := s.pending[id]
+	s.mu.Unlock()
+	return ok
+}
+
+// Save stores plain as a blob of type t with the given ID unless the
+// repository already has it. It reports whether the blob was new.
+func (s *Saver) Save(t core.BlobType, id core.ID, plain []byte) (bool, error) {
+	if s.r.idx.Has(id) || !s.claim(id) {
+		s.Stats.BlobsDup.Add(1)
+		return false, nil
+	}
+	if len(plain) > index.MaxBlobSize-crypto.Overhead {
+		return false, fmt.Errorf("save %s blob %s: %d bytes is over the blob limit", t, id.Short(), len(plain))
+	}
+	buf := s.getBuf(len(plain))
+	t0 := time.Now()
+	body, compressed := s.comp.Compress(buf[:0], plain)
+	t1 := time.Now()
+	var sealed []byte
+	if compressed {
+		// body lives at the start of buf: seal into the capacity after it
+		sealed = s.r.key.Seal(body[len(body):len(body)], body)
+	} else {
+		sealed = s.r.key.Seal(buf[:0], body)
+	}
+	t2 := time.Now()
+	s.Stats.CompressNs.Add(int64(t1.Sub(t0)))
+	s.Stats.EncryptNs.Add(int64(t2.Sub(t1)))
+	err := s.add(t, id, sealed, len(plain))
+	s.bufs.Put(&buf)
+	s.Stats.PackNs.Add(int64(time.Since(t2)))
+	if err != nil {
+		return false, err
+	}
+	s.Stats.BlobsNew.Add(1)
+	s.Stats.BytesNew.Add(int64(len(plain)))
+	s.Stats.BytesStored.Add(int64(len(sealed)))
+	return true, nil
+}
+
+func (s *Saver) claim(id core.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.pending[id]; ok {
+		return false
+	}
+	s.pending[id] = struct{}{}
+	return true
+}
+
+// getBuf returns a scratch buffer big enough for the compressed and the
+// sealed form of an n-byte blob side by side.
+func (s *Saver) getBuf(n int) []byte {
+	need := 2*(n+crypto.Overhead) + 64
+	if p, ok := s.bufs.Get().(*[]byte); ok && cap(*p) >= need {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, need)
+}
+
+// add appends a sealed blob to the open pack of its type and hands the pack
+// to the uploaders once it reaches the target size.
+func (s *Saver) add(t core.BlobType, id core.ID, sealed []byte, rawLen int) error {
+	s.mu.Lock()
+	w := s.writers[t]
+	if w == nil {
+		w = pack.NewWriter(make([]byte, 0, s.r.cfg.PackSize+index.MaxBlobSize))
+		s.writers[t] = w
+	}
+	w.Add(t, id, sealed, rawLen)
+	var full *pack.Writer
+	if w.Size() >= s.r.cfg.PackSize {
+		full, s.writers[t] = w, nil
+	}
+	s.mu.Unlock()
+	if full == nil {
+		return nil
+	}
+	return s.send(full)
+}
+
+func (s *Saver) send(w *pack.Writer) error {
+	f := w.Finish(s.r.key)
+	select {
+	case s.uploads <- f:
+		return nil
+	case <-s.ctx.Done():
+		return fmt.Errorf("upload pack: %w", context.Cause(s.ctx))
+	}
+}
+
+func (s *Saver) uploadLoop() error {
+	for f := range s.uploads {
+		t0 := time.Now()
+		if err := s.r.store.Put(s.ctx, PackName(f.ID), f.Data); err != nil {
+			return fmt.Errorf("upload pack %s: %w", f.ID.Short(), err)
+		}
+		s.Stats.UploadNs.Add(int64(time.Since(t0)))
+		if err := s.indexPack(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexPack makes an uploaded pack's blobs visible to dedup and queues them
+// for the next index file.
+func (s *Saver) indexPack(f pack.Finished) error {
+	if err := s.r.idx.AddPack(f.ID, f.Blobs); err != nil {
+		return fmt.Errorf("index pack %s: %w", f.ID.Short(), err)
+	}
+	s.mu.Lock()
+	for _, b := range f.Blobs {
+		delete(s.pending, b.ID)
+	}
+	s.mu.Unlock()
+	s.Stats.PacksUploaded.Add(1)
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	s.idxFile.Packs = append(s.idxFile.Packs, index.PackEntry{ID: f.ID, Blobs: f.Blobs})
+	if len(s.idxFile.Packs) >= indexEvery {
+		return s.flushIndexLocked(s.ctx)
+	}
+	return nil
+}
+
+func (s *Saver) flushIndexLocked(ctx context.Context) error {
+	if len(s.idxFile.Packs) == 0 {
+		return nil
+	}
+	if _, err := s.r.SaveIndexFile(ctx, &s.idxFile); err != nil {
+		return err
+	}
+	s.idxFile = index.File{}
+	return nil
+}
+
+// Flush uploads the open packs, waits for every upload, and writes the
+// index file, so that everything saved so far is durable and findable. The
+// Saver cannot be used afterwards.
+func (s *Saver) Flush(ctx context.Context) error {
+	var err error
+	s.mu.Lock()
+	open := s.writers
+	s.writers = [3]*pack.Writer{}
+	s.mu.Unlock()
+	for _, w := range open {
+		if w != nil && w.Count() > 0 && err == nil {
+			err = s.send(w)
+		}
+	}
+	if gerr := s.stopUploads(); gerr != nil {
+		return gerr
+	}
+	if err != nil {
+		return err
+	}
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	return s.flushIndexLocked(ctx)
+}
+
+func (s *Saver) stopUploads() error {
+	s.closeUploads.Do(func() { close(s.uploads) })
+	return s.group.Wait()
+}
+
+// Close stops the uploaders and ends the session. Call it after the
+// snapshot is written, or on failure: what was not flushed is abandoned, and
+// packs already uploaded are adopted by the next writer.
+func (s *Saver) Close(ctx context.Context) error {
+	_ = s.stopUploads() // the error was reported by Flush or Save
+	return s.session.Close(ctx)
+}

@@ -1,0 +1,144 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/cairnbackup/cairn/chunkstore/core"
+)
+
+// Node types.
+const (
+	TypeFile     = "file"
+	TypeDir      = "dir"
+	TypeSymlink  = "symlink"
+	TypeCharDev  = "chardev"
+	TypeBlockDev = "blockdev"
+	TypeFIFO     = "fifo"
+	TypeSocket   = "socket"
+)
+
+// Xattr is one extended attribute.
+type Xattr struct {
+	Name  string `json:"name"`
+	Value []byte `json:"value"`
+}
+
+// Extent is a run of chunks stored back to back from Offset. Bytes of a file
+// that no extent covers are holes: zeros that were not stored.
+type Extent struct {
+	Offset int64     `json:"offset"`
+	Chunks []core.ID `json:"chunks"`
+}
+
+// Node is one entry of a directory.
+type Node struct {
+	Name       string  `json:"name"`
+	Type       string  `json:"type"`
+	Mode       uint32  `json:"mode"`
+	UID        uint32  `json:"uid"`
+	GID        uint32  `json:"gid"`
+	Size       int64   `json:"size,omitempty"`
+	MtimeNs    int64   `json:"mtime_ns"`
+	CtimeNs    int64   `json:"ctime_ns,omitempty"`
+	Inode      uint64  `json:"inode,omitempty"`
+	DeviceID   uint64  `json:"device_id,omitempty"`
+	Links      uint64  `json:"links,omitempty"`
+	Rdev       uint64  `json:"rdev,omitempty"`
+	LinkTarget string  `json:"link_target,omitempty"`
+	Xattrs     []Xattr `json:"xattrs,omitempty"`
+	// Content holds the extents inline; ContentLists names content-list
+	// blobs instead when there are many chunks. At most one is set.
+	Content      []Extent  `json:"content,omitempty"`
+	ContentLists []core.ID `json:"content_lists,omitempty"`
+	// Subtree names the tree blobs (parts, in order) of a directory.
+	Subtree []core.ID `json:"subtree,omitempty"`
+}
+
+var validTypes = map[string]bool{TypeFile: true, TypeDir: true, TypeSymlink: true,
+	TypeCharDev: true, TypeBlockDev: true, TypeFIFO: true, TypeSocket: true}
+
+// Validate checks the invariants a reader relies on.
+func (n *Node) Validate() error {
+	switch {
+	case n.Name == "" || n.Name == "." || n.Name == ".." || containsSlashOrNUL(n.Name):
+		return fmt.Errorf("node name %q is not a valid file name", n.Name)
+	case !validTypes[n.Type]:
+		return fmt.Errorf("node %q: unknown type %q", n.Name, n.Type)
+	case n.Size < 0:
+		return fmt.Errorf("node %q: negative size", n.Name)
+	case n.Type != TypeFile && (len(n.Content) > 0 || len(n.ContentLists) > 0):
+		return fmt.Errorf("node %q: a %s cannot have content", n.Name, n.Type)
+	case len(n.Content) > 0 && len(n.ContentLists) > 0:
+		return fmt.Errorf("node %q: both inline content and content lists", n.Name)
+	case n.Type != TypeDir && len(n.Subtree) > 0:
+		return fmt.Errorf("node %q: a %s cannot have a subtree", n.Name, n.Type)
+	}
+	return validateExtents(n.Name, n.Content, n.Size)
+}
+
+func validateExtents(name string, exts []Extent, size int64) error {
+	var end int64
+	for i, e := range exts {
+		if e.Offset < end || e.Offset >= size || len(e.Chunks) == 0 || len(e.Chunks) > MaxExtentChunks {
+			return fmt.Errorf("node %q: extent %d at %d overlaps, is empty or lies past the size %d", name, i, e.Offset, size)
+		}
+		end = e.Offset + 1
+	}
+	return nil
+}
+
+func containsSlashOrNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' || s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Tree is the decoded form of one tree-blob part.
+type Tree struct {
+	Nodes []*Node `json:"nodes"`
+}
+
+// ParseTree decodes and validates one tree part.
+func ParseTree(b []byte) (*Tree, error) {
+	var t Tree
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("decode tree: %w", err)
+	}
+	prev := ""
+	for i, n := range t.Nodes {
+		if n == nil {
+			return nil, fmt.Errorf("decode tree: node %d is null", i)
+		}
+		if err := n.Validate(); err != nil {
+			return nil, fmt.Errorf("decode tree: %w", err)
+		}
+		if i > 0 && n.Name <= prev {
+			return nil, fmt.Errorf("decode tree: node %q is out of order or repeated", n.Name)
+		}
+		prev = n.Name
+	}
+	return &t, nil
+}
+
+// ContentList is the decoded form of a content-list blob.
+type ContentList struct {
+	Extents []Extent `json:"extents"`
+}
+
+// ParseContentList decodes a content-list blob.
+func ParseContentList(b []byte) (*ContentList, error) {
+	var c ContentList
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("decode content list: %w", err)
+	}
+	for i, e := range c.Extents {
+		if len(e.Chunks) == 0 || len(e.Chunks) > MaxExtentChunks || e.Offset < 0 {
+			return nil, fmt.Errorf("decode content list: extent %d is empty or negative", i)
+		}
+	}
+	return &c, nil
+}
