@@ -94,7 +94,11 @@ func (r *Repository) LoadIndexFile(ctx context.Context, id core.ID) (*index.File
 
 // SaveIndexFile encodes, seals and stores an index file.
 func (r *Repository) SaveIndexFile(ctx context.Context, f *index.File) (core.ID, error) {
-	id, err := r.SaveFile(ctx, KindIndex, index.EncodeFile(f))
+	b, err := index.EncodeFile(f)
+	if err != nil {
+		return core.ID{}, fmt.Errorf("encode index file: %w", err)
+	}
+	id, err := r.SaveFile(ctx, KindIndex, b)
 	if err != nil {
 		return id, err
 	}

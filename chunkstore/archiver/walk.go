@@ -1,0 +1,237 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/cairnbackup/cairn/chunkstore/chunker"
+	"github.com/cairnbackup/cairn/chunkstore/core"
+	"github.com/cairnbackup/cairn/chunkstore/fsmeta"
+	"github.com/cairnbackup/cairn/chunkstore/snapshot"
+)
+
+// walkRoots backs up each path as a node of the root directory.
+func (p *pipeline) walkRoots(ctx context.Context, paths []string) error {
+	p.root = newDirJob(&snapshot.Node{Name: "/", Type: snapshot.TypeDir})
+	parent, err := p.parentRoot(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, path := range paths {
+		name := filepath.Base(filepath.Clean(path))
+		if name == "/" || name == "." {
+			name = "root"
+		}
+		if seen[name] {
+			return fmt.Errorf("backup: two paths have the same base name %q; back them up separately", name)
+		}
+		seen[name] = true
+		if err := p.walkEntry(ctx, p.root, filepath.Clean(path), name, parent[name]); err != nil {
+			return err
+		}
+	}
+	p.root.release()
+	return p.sendDir(ctx, p.root)
+}
+
+func (p *pipeline) parentRoot(ctx context.Context) (map[string]*snapshot.Node, error) {
+	if p.a.opts.Parent == nil {
+		return nil, nil
+	}
+	nodes, err := snapshot.LoadTree(ctx, p.a.r, p.a.opts.Parent.Tree)
+	if err != nil {
+		return nil, fmt.Errorf("load parent snapshot: %w", err)
+	}
+	return byName(nodes), nil
+}
+
+func byName(nodes []*snapshot.Node) map[string]*snapshot.Node {
+	m := make(map[string]*snapshot.Node, len(nodes))
+	for _, n := range nodes {
+		m[n.Name] = n
+	}
+	return m
+}
+
+// walkEntry adds the entry at path to dir, recursing into directories and
+// queueing files.
+func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, path, name string, prev *snapshot.Node) error {
+	meta, err := fsmeta.Lstat(path)
+	if err != nil {
+		p.a.warn(fmt.Errorf("stat %s: %w", path, err))
+		return nil
+	}
+	node := nodeFromMeta(name, meta)
+	if err := p.fillXattrs(node, path); err != nil {
+		return err
+	}
+	switch {
+	case p.a.opts.Block:
+		node.Type = snapshot.TypeFile // a device is stored as the image of its bytes
+		return p.queueFile(ctx, dir, node, path, nil)
+	case node.Type == snapshot.TypeDir:
+		return p.walkDir(ctx, dir, node, path, prev)
+	case node.Type == snapshot.TypeSymlink:
+		if node.LinkTarget, err = os.Readlink(path); err != nil {
+			p.a.warn(fmt.Errorf("read link %s: %w", path, err))
+			return nil
+		}
+	case node.Type == snapshot.TypeFile:
+		return p.queueFile(ctx, dir, node, path, prev)
+	}
+	dir.nodes = append(dir.nodes, node)
+	return nil
+}
+
+func (p *pipeline) fillXattrs(node *snapshot.Node, path string) error {
+	xs, err := fsmeta.ListXattrs(path)
+	if err != nil {
+		p.a.warn(fmt.Errorf("read xattrs of %s: %w", path, err))
+		return nil
+	}
+	for _, x := range xs {
+		node.Xattrs = append(node.Xattrs, snapshot.Xattr{Name: x.Name, Value: x.Value})
+	}
+	return nil
+}
+
+func (p *pipeline) walkDir(ctx context.Context, parent *dirJob, node *snapshot.Node, path string, prev *snapshot.Node) error {
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		p.a.warn(fmt.Errorf("list directory %s: %w", path, err))
+		return nil
+	}
+	var prevChildren map[string]*snapshot.Node
+	if prev != nil && prev.Type == snapshot.TypeDir {
+		nodes, err := snapshot.LoadTree(ctx, p.a.r, prev.Subtree)
+		if err != nil {
+			return fmt.Errorf("load parent tree of %s: %w", path, err)
+		}
+		prevChildren = byName(nodes)
+	}
+	d := newDirJob(node)
+	for _, e := range entries {
+		if err := p.walkEntry(ctx, d, filepath.Join(path, e.Name()), e.Name(), prevChildren[e.Name()]); err != nil {
+			return err
+		}
+	}
+	p.a.addStats(func(s *snapshot.Stats) { s.Dirs++ })
+	parent.nodes = append(parent.nodes, node)
+	d.release()
+	return p.sendDir(ctx, d)
+}
+
+func nodeFromMeta(name string, m fsmeta.Meta) *snapshot.Node {
+	return &snapshot.Node{Name: name, Type: m.Kind.String(), Mode: m.Mode, UID: m.UID, GID: m.GID,
+		Size: m.Size, MtimeNs: m.MtimeNs, CtimeNs: m.CtimeNs, Inode: m.Inode, DeviceID: m.Dev,
+		Links: m.Nlink, Rdev: m.Rdev}
+}
+
+// unchanged reports whether a file can reuse the parent's content: same
+// size, times, inode and type, and all referenced blobs still indexed.
+func (p *pipeline) unchanged(node, prev *snapshot.Node) bool {
+	if prev == nil || prev.Type != snapshot.TypeFile || prev.Size != node.Size ||
+		prev.MtimeNs != node.MtimeNs || prev.CtimeNs != node.CtimeNs || prev.Inode != node.Inode {
+		return false
+	}
+	idx := p.a.r.Index()
+	for _, id := range prev.ContentLists {
+		if !idx.Has(id) {
+			return false
+		}
+	}
+	for _, e := range prev.Content {
+		for _, id := range e.Chunks {
+			if !idx.Has(id) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// queueFile reuses the parent's content or splits the file into segments
+// for the workers.
+func (p *pipeline) queueFile(ctx context.Context, dir *dirJob, node *snapshot.Node, path string, prev *snapshot.Node) error {
+	p.a.addStats(func(s *snapshot.Stats) { s.Files++ })
+	if !p.a.opts.Block && p.unchanged(node, prev) {
+		node.Content, node.ContentLists = prev.Content, prev.ContentLists
+		p.a.addStats(func(s *snapshot.Stats) { s.Bytes += node.Size })
+		dir.nodes = append(dir.nodes, node)
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		p.a.warn(fmt.Errorf("open %s: %w", path, err))
+		p.a.addStats(func(s *snapshot.Stats) { s.Files-- })
+		return nil
+	}
+	segs, zeroSkip, err := p.segments(f, node)
+	if err != nil {
+		f.Close()
+		p.a.warn(fmt.Errorf("read %s: %w", path, err))
+		return nil
+	}
+	p.a.addStats(func(s *snapshot.Stats) { s.Bytes += node.Size })
+	p.a.prog.BytesTotal.Add(node.Size)
+	dir.nodes = append(dir.nodes, node)
+	if len(segs) == 0 {
+		f.Close()
+		p.a.prog.FilesDone.Add(1)
+		return nil
+	}
+	job := &fileJob{node: node, path: path, f: f, dir: dir, zeroSkip: zeroSkip, results: make([][]snapshot.Extent, len(segs))}
+	job.remaining.Store(int64(len(segs)))
+	dir.hold()
+	for i, s := range segs {
+		if err := p.sendTask(ctx, task{file: job, seg: i, off: s.Offset, length: s.Length}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// segments cuts a file's data into pieces of at most SegmentSize that never
+// span a hole. Block images and sparse files also skip zero runs.
+func (p *pipeline) segments(f *os.File, node *snapshot.Node) ([]fsmeta.Extent, bool, error) {
+	size := node.Size
+	if p.a.opts.Block {
+		end, err := f.Seek(0, io.SeekEnd)
+		if err != nil {
+			return nil, false, err
+		}
+		size, node.Size = end, end
+	}
+	exts := []fsmeta.Extent{{Offset: 0, Length: size}}
+	sparse := false
+	if size >= chunker.MinSize {
+		var err error
+		if exts, err = fsmeta.DataExtents(f, size); err != nil && !errors.Is(err, fs.ErrInvalid) {
+			return nil, false, err
+		}
+		sparse = totalLen(exts) < size
+	}
+	var segs []fsmeta.Extent
+	for _, e := range exts {
+		for off := e.Offset; off < e.Offset+e.Length; off += chunker.SegmentSize {
+			segs = append(segs, fsmeta.Extent{Offset: off, Length: min(chunker.SegmentSize, e.Offset+e.Length-off)})
+		}
+	}
+	return segs, sparse || p.a.opts.Block, nil
+}
+
+func totalLen(exts []fsmeta.Extent) int64 {
+	var n int64
+	for _, e := range exts {
+		n += e.Length
+	}
+	return n
+}
+
+var _ = core.ID{}

@@ -1,0 +1,17 @@
+// Package restorer writes a snapshot, or one path of it, back to a
+// directory (or a block image back to a file or device).
+//
+// It works in three passes:
+//  1. plan: walk the snapshot's trees, create directories, links, devices and
+//     empty files of their final size (so unwritten ranges stay holes), and
+//     map every chunk of every file to its pack;
+//  2. fetch: workers take one pack at a time, read the needed byte ranges
+//     with ranged GETs, decrypt, decompress and verify each blob against its
+//     ID, and write it at every file offset that uses it;
+//  3. finish: set xattrs, ownership, mode and times, files first and then
+//     directories deepest first, so writing a child never bumps a parent's
+//     restored mtime.
+//
+// A restore holds a session in the repository, so a concurrent prune does
+// not delete packs it is reading.
+package restorer

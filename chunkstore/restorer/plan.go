@@ -1,0 +1,187 @@
+package restorer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/cairnbackup/cairn/chunkstore/core"
+	"github.com/cairnbackup/cairn/chunkstore/fsmeta"
+	"github.com/cairnbackup/cairn/chunkstore/index"
+	"github.com/cairnbackup/cairn/chunkstore/repo"
+	"github.com/cairnbackup/cairn/chunkstore/snapshot"
+)
+
+// fileOut is a regular file being restored.
+type fileOut struct {
+	path string
+	node *snapshot.Node
+}
+
+// target is one place a blob's bytes go.
+type target struct {
+	file *fileOut
+	off  int64
+}
+
+// item is one blob needed from a pack, with every place it goes.
+type item struct {
+	id      core.ID
+	loc     index.Location
+	targets []target
+}
+
+// pending is an entry whose metadata is applied in the finish pass.
+type pending struct {
+	path string
+	node *snapshot.Node
+}
+
+type linkKey struct{ dev, ino uint64 }
+
+func (rs *restore) plan(ctx context.Context, snap *snapshot.Snapshot) error {
+	nodes, err := rs.resolve(ctx, snap)
+	if err != nil {
+		return err
+	}
+	if err := ensureDir(rs.opts.Target); err != nil {
+		return err
+	}
+	rs.links = map[linkKey]string{}
+	items := map[core.ID]*item{}
+	for _, n := range nodes {
+		if err := rs.planNode(ctx, rs.opts.Target, n, items); err != nil {
+			return err
+		}
+	}
+	for _, it := range items {
+		rs.packs[it.loc.Pack] = append(rs.packs[it.loc.Pack], it)
+	}
+	return nil
+}
+
+func (rs *restore) planNode(ctx context.Context, dir string, n *snapshot.Node, items map[core.ID]*item) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, n.Name)
+	if linked, err := rs.linkIfSeen(path, n); linked || err != nil {
+		return err
+	}
+	switch n.Type {
+	case snapshot.TypeDir:
+		return rs.planDir(ctx, path, n, items)
+	case snapshot.TypeFile:
+		return rs.planFile(ctx, path, n, items)
+	case snapshot.TypeSymlink:
+		_ = os.Remove(path)
+		if err := os.Symlink(n.LinkTarget, path); err != nil {
+			return fmt.Errorf("restore symlink %s: %w", path, err)
+		}
+	case snapshot.TypeSocket:
+		return nil // a socket is recreated by its server, not by a restore
+	default:
+		_ = os.Remove(path)
+		if err := fsmeta.Mknod(path, kindOf(n), n.Mode, n.Rdev); err != nil {
+			rs.result.Warnings = append(rs.result.Warnings, fmt.Errorf("restore %s %s: %w", n.Type, path, err))
+			return nil
+		}
+	}
+	rs.metas = append(rs.metas, pending{path: path, node: n})
+	return nil
+}
+
+// linkIfSeen restores a hard link to a file already restored.
+func (rs *restore) linkIfSeen(path string, n *snapshot.Node) (bool, error) {
+	if n.Type == snapshot.TypeDir || n.Links < 2 || n.Inode == 0 {
+		return false, nil
+	}
+	key := linkKey{n.DeviceID, n.Inode}
+	first, ok := rs.links[key]
+	if !ok {
+		rs.links[key] = path
+		return false, nil
+	}
+	_ = os.Remove(path)
+	if err := os.Link(first, path); err != nil {
+		return true, fmt.Errorf("restore hard link %s to %s: %w", path, first, err)
+	}
+	return true, nil
+}
+
+func (rs *restore) planDir(ctx context.Context, path string, n *snapshot.Node, items map[core.ID]*item) error {
+	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("restore directory %s: %w", path, err)
+	}
+	children, err := snapshot.LoadTree(ctx, rs.r, n.Subtree)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", path, err)
+	}
+	rs.result.Dirs++
+	for _, c := range children {
+		if err := rs.planNode(ctx, path, c, items); err != nil {
+			return err
+		}
+	}
+	rs.metas = append(rs.metas, pending{path: path, node: n})
+	return nil
+}
+
+func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, items map[core.ID]*item) error {
+	exts, err := snapshot.Extents(ctx, rs.r, n)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", path, err)
+	}
+	if err := createSized(path, n.Size); err != nil {
+		return err
+	}
+	fo := &fileOut{path: path, node: n}
+	rs.files = append(rs.files, fo)
+	rs.result.Files++
+	rs.result.Bytes += n.Size
+	rs.opts.Progress.BytesTotal.Add(n.Size)
+	idx := rs.r.Index()
+	for _, e := range exts {
+		off := e.Offset
+		for _, id := range e.Chunks {
+			it := items[id]
+			if it == nil {
+				loc, ok := idx.Lookup(id)
+				if !ok {
+					return fmt.Errorf("restore %s: chunk %s at offset %d: %w; run 'cairn repo check'", path, id.Short(), off, repo.ErrBlobMissing)
+				}
+				it = &item{id: id, loc: loc}
+				items[id] = it
+			}
+			it.targets = append(it.targets, target{file: fo, off: off})
+			off += int64(it.loc.RawLength)
+		}
+	}
+	rs.metas = append(rs.metas, pending{path: path, node: n})
+	return nil
+}
+
+// createSized creates (or truncates) a file and gives it its final size, so
+// ranges never written stay holes.
+func createSized(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("restore file %s: %w", path, err)
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.ENOSPC) {
+			return fmt.Errorf("restore file %s: %w; free space on the target", path, err)
+		}
+		return fmt.Errorf("restore file %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func kindOf(n *snapshot.Node) fsmeta.Kind {
+	k, _ := fsmeta.ParseKind(n.Type)
+	return k
+}
