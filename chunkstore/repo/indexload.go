@@ -145,12 +145,11 @@ func (r *Repository) Excluded(pack core.ID) bool {
 	return ok
 }
 
-// DeletionMarker records packs a prune intends to delete, and the sessions
-// that were live when it was written (see FORMAT.md, "Prune").
+// DeletionMarker records packs a prune intends to delete (see FORMAT.md,
+// "Prune"). Writers that load it stop deduplicating against those packs.
 type DeletionMarker struct {
-	Created  int64     `json:"created_unix_ns"`
-	Packs    []core.ID `json:"packs"`
-	Sessions []core.ID `json:"sessions"`
+	Created int64     `json:"created_unix_ns"`
+	Packs   []core.ID `json:"packs"`
 }
 
 // StoredMarker is a deletion marker and its file ID.
@@ -182,4 +181,53 @@ func (r *Repository) LoadDeletionMarkers(ctx context.Context) ([]StoredMarker, e
 		})
 	}
 	return out, g.Wait()
+}
+
+// FullIndex is every live index entry, with no pack hidden, and the index
+// files it was read from. Prune works from it: it must see packs pending
+// deletion to rescue or drop them.
+type FullIndex struct {
+	Index *index.Index
+	Files []core.ID
+}
+
+// LoadFullIndex reads all index files that are not superseded into a new
+// index without exclusions.
+func (r *Repository) LoadFullIndex(ctx context.Context) (*FullIndex, error) {
+	ids, err := r.ListFiles(ctx, KindIndex)
+	if err != nil {
+		return nil, err
+	}
+	files, err := r.loadIndexFiles(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	superseded := map[core.ID]struct{}{}
+	for _, f := range files {
+		for _, s := range f.file.Supersedes {
+			superseded[s] = struct{}{}
+		}
+	}
+	full := &FullIndex{Index: index.New()}
+	for _, f := range files {
+		if _, ok := superseded[f.id]; ok {
+			continue
+		}
+		if err := full.Index.AddFile(f.file); err != nil {
+			return nil, fmt.Errorf("load index %s: %w", f.id.Short(), err)
+		}
+		full.Files = append(full.Files, f.id)
+	}
+	return full, nil
+}
+
+// ExcludeMore hides more packs from dedup in this process, as a prune does
+// right after marking them.
+func (r *Repository) ExcludeMore(packs []core.ID) {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	for _, p := range packs {
+		r.excluded[p] = struct{}{}
+	}
+	r.idx.ExcludePacks(r.excluded)
 }

@@ -1,0 +1,233 @@
+package checker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cairnbackup/cairn/chunkstore/core"
+	"github.com/cairnbackup/cairn/chunkstore/index"
+	"github.com/cairnbackup/cairn/chunkstore/repo"
+	"github.com/cairnbackup/cairn/chunkstore/snapshot"
+)
+
+// Options select how deep to check.
+type Options struct {
+	ReadData bool
+	// Workers bounds concurrent pack reads; 0 means 8.
+	Workers int
+	// Progress, if set, receives the bytes read by ReadData.
+	Progress func(done, total int64)
+}
+
+// Problem is one thing found wrong, naming the object it concerns.
+type Problem struct {
+	Object  string `json:"object"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string { return p.Object + ": " + p.Message }
+
+// Report is the outcome of a check.
+type Report struct {
+	Problems  []Problem `json:"problems"`
+	Notes     []string  `json:"notes"`
+	Snapshots int       `json:"snapshots"`
+	Packs     int       `json:"packs"`
+	Blobs     int       `json:"blobs"`
+	BytesRead int64     `json:"bytes_read"`
+	mu        sync.Mutex
+}
+
+// OK reports whether no problem was found.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+func (r *Report) problem(object, format string, args ...any) {
+	r.mu.Lock()
+	r.Problems = append(r.Problems, Problem{Object: object, Message: fmt.Sprintf(format, args...)})
+	r.mu.Unlock()
+}
+
+func (r *Report) note(format string, args ...any) {
+	r.mu.Lock()
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+type checker struct {
+	r      *repo.Repository
+	opts   Options
+	rep    *Report
+	stored map[core.ID]repo.PackInfo
+}
+
+// Check verifies r. It returns an error only when the check itself could
+// not run (the store is unreachable); damage is reported in the Report.
+func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	c := &checker{r: r, opts: opts, rep: &Report{}}
+	if err := c.loadIndex(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.checkPacks(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.checkSnapshots(ctx); err != nil {
+		return nil, err
+	}
+	if opts.ReadData {
+		if err := c.readData(ctx); err != nil {
+			return nil, err
+		}
+	}
+	c.rep.Blobs = r.Index().Len()
+	return c.rep, nil
+}
+
+// loadIndex loads each index file on its own, so one bad file is reported
+// rather than stopping the check.
+func (c *checker) loadIndex(ctx context.Context) error {
+	ids, err := c.r.ListFiles(ctx, repo.KindIndex)
+	if err != nil {
+		return err
+	}
+	files := map[core.ID]*index.File{}
+	superseded := map[core.ID]struct{}{}
+	for _, id := range ids {
+		f, err := c.r.LoadIndexFile(ctx, id)
+		if err != nil {
+			c.rep.problem("index/"+id.String(), "%v", err)
+			continue
+		}
+		files[id] = f
+		for _, s := range f.Supersedes {
+			superseded[s] = struct{}{}
+		}
+	}
+	for id, f := range files {
+		if _, ok := superseded[id]; ok {
+			c.rep.note("index file %s is superseded by a newer one; prune removes it", id.Short())
+			continue
+		}
+		if err := c.r.Index().AddFile(f); err != nil {
+			c.rep.problem("index/"+id.String(), "%v", err)
+		}
+	}
+	markers, err := c.r.LoadDeletionMarkers(ctx)
+	if err != nil {
+		c.rep.problem("pending/", "%v", err)
+	}
+	for _, m := range markers {
+		c.rep.note("prune marker %s holds %d packs awaiting deletion", m.ID.Short(), len(m.Marker.Packs))
+	}
+	return nil
+}
+
+// checkPacks compares the index with the stored packs and their headers.
+func (c *checker) checkPacks(ctx context.Context) error {
+	packs, err := c.r.ListPacks(ctx)
+	if err != nil {
+		return err
+	}
+	c.stored = make(map[core.ID]repo.PackInfo, len(packs))
+	for _, p := range packs {
+		c.stored[p.ID] = p
+	}
+	indexed := c.r.Index().PackBlobs()
+	c.rep.Packs = len(packs)
+	for _, p := range packs {
+		if _, ok := indexed[p.ID]; !ok {
+			c.rep.note("pack %s is not indexed (left by an interrupted backup); the next backup adopts it and prune removes it if unused", p.ID.Short())
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Workers)
+	for id, blobs := range indexed {
+		info, ok := c.stored[id]
+		if !ok {
+			c.rep.problem(repo.PackName(id), "pack is listed in the index but missing from the store; its %d blobs are lost unless stored elsewhere", len(blobs))
+			continue
+		}
+		g.Go(func() error { c.checkHeader(gctx, id, info.Size, blobs); return nil })
+	}
+	return g.Wait()
+}
+
+func (c *checker) checkHeader(ctx context.Context, id core.ID, size int64, want []index.Blob) {
+	got, err := c.r.ReadPackHeader(ctx, id, size)
+	if err != nil {
+		c.rep.problem(repo.PackName(id), "%v", err)
+		return
+	}
+	inHeader := make(map[core.ID]index.Blob, len(got))
+	for _, b := range got {
+		inHeader[b.ID] = b
+	}
+	for _, w := range want {
+		if h, ok := inHeader[w.ID]; !ok || h.Offset != w.Offset || h.Length != w.Length || h.Type != w.Type {
+			c.rep.problem(repo.PackName(id), "index entry for blob %s does not match the pack header", w.ID.Short())
+		}
+	}
+}
+
+// checkSnapshots walks every snapshot's trees once each.
+func (c *checker) checkSnapshots(ctx context.Context) error {
+	ids, err := c.r.ListFiles(ctx, repo.KindSnapshot)
+	if err != nil {
+		return err
+	}
+	c.rep.Snapshots = len(ids)
+	seen := map[core.ID]bool{}
+	for _, id := range ids {
+		s, err := snapshot.Load(ctx, c.r, id)
+		if err != nil {
+			c.rep.problem("snapshots/"+id.String(), "%v", err)
+			continue
+		}
+		c.walk(ctx, "snapshot "+id.Short(), "", s.Tree, seen)
+	}
+	return nil
+}
+
+func (c *checker) walk(ctx context.Context, snap, dir string, parts []core.ID, seen map[core.ID]bool) {
+	if len(parts) == 1 && seen[parts[0]] {
+		return
+	}
+	for _, p := range parts {
+		seen[p] = true
+	}
+	nodes, err := snapshot.LoadTree(ctx, c.r, parts)
+	if err != nil {
+		c.rep.problem(snap, "directory %s/: %v", dir, err)
+		return
+	}
+	for _, n := range nodes {
+		path := dir + "/" + n.Name
+		switch n.Type {
+		case snapshot.TypeDir:
+			c.walk(ctx, snap, path, n.Subtree, seen)
+		case snapshot.TypeFile:
+			c.checkContent(ctx, snap, path, n)
+		}
+	}
+}
+
+func (c *checker) checkContent(ctx context.Context, snap, path string, n *snapshot.Node) {
+	exts, err := snapshot.Extents(ctx, c.r, n)
+	if err != nil {
+		c.rep.problem(snap, "file %s: %v", path, err)
+		return
+	}
+	idx := c.r.Index()
+	for _, e := range exts {
+		for _, id := range e.Chunks {
+			if len(idx.LookupAll(id)) == 0 {
+				c.rep.problem(snap, "file %s: chunk %s is not in any pack; the file cannot be restored whole", path, id.Short())
+			}
+		}
+	}
+}

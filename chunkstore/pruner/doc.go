@@ -1,0 +1,23 @@
+// Package pruner removes data that no snapshot references, safely while
+// backups and restores run, without a global lock.
+//
+// It works in two phases (FORMAT.md, "Prune", is the normative text):
+//
+//  1. Mark. Compute the blobs the snapshots reference. Packs with no
+//     referenced blob, and unindexed packs older than the grace period, are
+//     doomed; packs that are mostly unreferenced are repacked (their live
+//     blobs copied into new packs) and then doomed. The doomed packs are
+//     written to a deletion marker under pending/. Writers that load the
+//     marker stop deduplicating against those packs.
+//  2. Sweep. A marker becomes eligible once no live session started before
+//     the marker's creation time plus a skew margin: every writer that might
+//     have missed the marker has finished or died. Snapshots are read again;
+//     a doomed pack holding a blob that some snapshot now references, with no
+//     other copy, is rescued. The rest are dropped from the index (new index
+//     files first, then one file that supersedes the old ones), deleted, and
+//     the old index files and the marker removed.
+//
+// A crash at any point leaves either a marker to retry, extra index entries
+// (harmless duplicates), or unreferenced packs for the next run: never a
+// snapshot whose data is gone.
+package pruner
