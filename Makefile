@@ -1,0 +1,36 @@
+# cairn — build, test and demo targets. Tools the tests need are built from
+# the Go module proxy into .tools/ (git-ignored) by scripts/install-tools.sh.
+
+GO        ?= go
+TOOLS_BIN := $(CURDIR)/.tools/bin
+export PATH := $(TOOLS_BIN):$(PATH)
+export CAIRN_VERSITYGW ?= $(TOOLS_BIN)/versitygw
+
+.PHONY: all build tools test test-short lint demo bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+tools:
+	bash scripts/install-tools.sh
+
+# Every test, including those against real servers the tests start.
+test: tools
+	$(GO) test -count=1 -timeout 30m ./...
+
+# Unit tests only, for quick iteration.
+test-short:
+	$(GO) test -short ./...
+
+lint: tools
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	staticcheck ./...
+
+demo: build
+	bash scripts/demo.sh
+
+clean:
+	rm -rf bin
