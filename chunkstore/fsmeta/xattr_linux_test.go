@@ -150,12 +150,13 @@ func TestSetXattrsNone(t *testing.T) {
 
 // fakeXattrs plays a file whose attributes the test controls between calls.
 type fakeXattrs struct {
-	attrs    map[string][]byte
-	listErr  error
+	attrs   map[string][]byte
+	listErr error
+	getErr  error
 	// racing: the list is always longer than the buffer offered, as for a
 	// file whose attributes keep growing between size query and read.
 	racing bool
-	calls    int
+	calls  int
 }
 
 func (f *fakeXattrs) sys() xattrSys {
@@ -178,6 +179,9 @@ func (f *fakeXattrs) list(_ string, dest []byte) (int, error) {
 }
 
 func (f *fakeXattrs) get(_, name string, dest []byte) (int, error) {
+	if f.getErr != nil {
+		return 0, f.getErr
+	}
 	v, ok := f.attrs[name]
 	if !ok {
 		return 0, unix.ENODATA
@@ -217,6 +221,7 @@ func TestListXattrsFaults(t *testing.T) {
 	}{
 		{"filesystem without xattrs", &fakeXattrs{listErr: unix.ENOTSUP}, nil, nil},
 		{"list fails", &fakeXattrs{listErr: unix.EACCES}, nil, unix.EACCES},
+		{"get fails", &fakeXattrs{attrs: map[string][]byte{"user.a": nil}, getErr: unix.EIO}, nil, unix.EIO},
 		{"value larger than any buffer", &fakeXattrs{attrs: map[string][]byte{"user.b": big, "user.a": nil}},
 			[]string{"user.a", "user.b"}, nil},
 		{"list keeps growing", &fakeXattrs{attrs: map[string][]byte{"user.a": nil}, racing: true}, nil, unix.ERANGE},
