@@ -1,9 +1,12 @@
 package index
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"slices"
+	"sort"
 	"testing"
 
 	"github.com/cairnbackup/cairn/chunkstore/core"
@@ -292,4 +295,64 @@ func countEach(ix *Index) int {
 		n++
 	}
 	return n
+}
+
+// TestLowerBoundAnyGuess checks that the search finds the same record
+// whatever the interpolation guess, including duplicate IDs.
+func TestLowerBoundAnyGuess(t *testing.T) {
+	ix := New()
+	r := newRand(5)
+	var ids []core.ID
+	for i := range 300 {
+		id := randID(r)
+		id[0] = 0x21
+		ids = append(ids, id)
+		mustAdd(t, ix, idOf(byte(i%3)), dataBlob(id, 0, 1))
+		if i%10 == 0 {
+			mustAdd(t, ix, idOf(9), dataBlob(id, 0, 1)) // a duplicate
+		}
+	}
+	ix.Compact()
+	s := &ix.shards[0x21]
+	for range 50 {
+		ids = append(ids, randID(r)) // misses
+	}
+	for _, id := range ids {
+		key := id[s.skip:]
+		want := sort.Search(s.n, func(i int) bool { return bytes.Compare(s.key(i), key) >= 0 })
+		k64 := binary.BigEndian.Uint64(key)
+		for guess := range s.n {
+			if got := s.lowerBound(0, s.n, guess, key, k64); got != want {
+				t.Fatalf("lowerBound from guess %d = %d, want %d", guess, got, want)
+			}
+		}
+	}
+}
+
+// TestSkewedIDs uses IDs that are far from uniform, so every interpolation
+// guess is wrong; lookups must still be exact.
+func TestSkewedIDs(t *testing.T) {
+	ix := New()
+	var ids []core.ID
+	for i := range 3000 {
+		lowEnd := idOf(0x44, 0x00, 0, 0, 0, 0, 0, 0, byte(i>>8), byte(i))
+		highEnd := idOf(0x44, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, byte(i>>8), byte(i))
+		ids = append(ids, lowEnd, highEnd)
+		mustAdd(t, ix, idOf(1, byte(i)), dataBlob(lowEnd, 0, 1), dataBlob(highEnd, 1, 1))
+	}
+	for _, compact := range []bool{false, true} {
+		if compact {
+			ix.Compact()
+		}
+		for _, id := range ids {
+			if !ix.Has(id) {
+				t.Fatalf("compact=%v: Has(%x) = false", compact, id[:10])
+			}
+			miss := id
+			miss[31] = 1
+			if ix.Has(miss) {
+				t.Fatalf("compact=%v: Has(%x) = true for a miss", compact, miss)
+			}
+		}
+	}
 }

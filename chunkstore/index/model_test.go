@@ -60,11 +60,49 @@ func TestRandomizedAgainstModel(t *testing.T) {
 				randomExclude(r, ix, m)
 			case x < 64:
 				ix.Compact()
+				checkInvariants(t, ix)
 			default:
 				checkIDs(t, r, ix, m)
 			}
 		}
+		checkInvariants(t, ix)
 		checkAll(t, ix, m)
+	}
+}
+
+// checkInvariants checks the layout doc.go promises: records strictly
+// ordered, the layout matching the shard size, the bucket table covering
+// the records, and the entry count.
+func checkInvariants(t *testing.T, ix *Index) {
+	t.Helper()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	total := 0
+	for i := range ix.shards {
+		s := &ix.shards[i]
+		total += s.n + s.dlen
+		if s.n == 0 {
+			continue
+		}
+		if s.skip != skipFor(s.n) || len(s.recs) != s.n*stride(s.skip) {
+			t.Fatalf("shard %02x: %d records, skip %d, %d bytes", i, s.n, s.skip, len(s.recs))
+		}
+		if s.skip == 2 && (len(s.buckets) != 257 || s.buckets[0] != 0 || int(s.buckets[256]) != s.n ||
+			!slices.IsSorted(s.buckets)) {
+			t.Fatalf("shard %02x: bad bucket table", i)
+		}
+		c := cursor{s: s, first: byte(i)}
+		var prev entry
+		for j := 0; c.next(); j++ {
+			cur := entry{id: c.id, m: c.m}
+			if j > 0 && compareEntries(prev, cur) >= 0 {
+				t.Fatalf("shard %02x: record %d out of order", i, j)
+			}
+			prev = cur
+		}
+	}
+	if total != ix.count {
+		t.Fatalf("shards hold %d entries, count says %d", total, ix.count)
 	}
 }
 

@@ -109,29 +109,6 @@ func (s *shard) metaAt(i int) meta {
 	return getMeta(s.recs[(i+1)*st-metaSize : (i+1)*st])
 }
 
-// span returns the records that may hold id (lo is the first with an ID not
-// less than id), and the part of id that records store.
-func (s *shard) span(id *core.ID) (lo, hi int, key []byte) {
-	if s.n == 0 {
-		return 0, 0, nil
-	}
-	lo, hi = 0, s.n
-	if s.skip == 2 {
-		lo, hi = int(s.buckets[id[1]]), int(s.buckets[int(id[1])+1])
-	}
-	key = id[s.skip:]
-	end := hi
-	for lo < end {
-		mid := int(uint(lo+end) >> 1)
-		if bytes.Compare(s.key(mid), key) < 0 {
-			lo = mid + 1
-		} else {
-			end = mid
-		}
-	}
-	return lo, hi, key
-}
-
 // each calls fn with every location stored for id, sorted records first,
 // until fn returns false.
 func (s *shard) each(id *core.ID, fn func(meta) bool) {
@@ -187,15 +164,18 @@ type entry struct {
 	m  meta
 }
 
+// compareEntries orders by ID, then duplicates by pack number, offset and
+// lengths, so the records of a shard depend only on what it holds.
 func compareEntries(a, b entry) int {
 	if c := bytes.Compare(a.id[:], b.id[:]); c != 0 {
 		return c
 	}
-	// Duplicates sort by pack and offset so merges are deterministic.
-	if c := cmp.Compare(a.m.pack, b.m.pack); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.m.offset, b.m.offset)
+	return compareMeta(a.m, b.m)
+}
+
+func compareMeta(a, b meta) int {
+	return cmp.Or(cmp.Compare(a.pack&^treeBit, b.pack&^treeBit), cmp.Compare(a.offset, b.offset),
+		cmp.Compare(a.length, b.length), cmp.Compare(a.raw, b.raw), cmp.Compare(a.pack, b.pack))
 }
 
 // takeDelta empties the delta and returns its entries sorted.
@@ -216,16 +196,23 @@ func (s *shard) takeDelta() []entry {
 }
 
 // merge folds the delta into a new, exactly sized record array. first is
-// the shard's own ID byte.
+// the shard's own ID byte. Records end up in compareEntries order whatever
+// order they were added in.
 func (s *shard) merge(first byte) {
 	if s.dlen == 0 {
 		return
 	}
 	add := s.takeDelta()
+	if s.n > 0 && s.skip == skipFor(s.n+len(add)) {
+		s.mergeRuns(add)
+		return
+	}
+	// The layout changes (first merge, or the shard just grew buckets):
+	// rebuild every record from its full ID.
 	w := newWriter(s.n + len(add))
 	c := cursor{s: s, first: first}
 	for c.next() {
-		for len(add) > 0 && bytes.Compare(add[0].id[:], c.id[:]) < 0 {
+		for len(add) > 0 && compareEntries(add[0], entry{id: c.id, m: c.m}) < 0 {
 			w.put(&add[0].id, add[0].m)
 			add = add[1:]
 		}
@@ -235,6 +222,53 @@ func (s *shard) merge(first byte) {
 		w.put(&add[i].id, add[i].m)
 	}
 	s.recs, s.n, s.skip, s.buckets = w.finish()
+}
+
+func skipFor(n int) int {
+	if n >= bucketMin {
+		return 2
+	}
+	return 1
+}
+
+// mergeRuns merges when the layout stays the same: the old records between
+// two new ones are copied as one block, so a merge costs about a memmove of
+// the shard, and each new entry a binary search.
+func (s *shard) mergeRuns(add []entry) {
+	st := stride(s.skip)
+	recs := make([]byte, (s.n+len(add))*st)
+	var below [257]uint32 // below[b+1]: new entries whose second ID byte is b
+	from, out := 0, 0
+	for i := range add {
+		e := &add[i]
+		at := s.insertPos(e)
+		out += copy(recs[out:], s.recs[from*st:at*st])
+		from = at
+		copy(recs[out:], e.id[s.skip:])
+		e.m.put(recs[out+core.IDSize-s.skip : out+st])
+		out += st
+		below[int(e.id[1])+1]++
+	}
+	copy(recs[out:], s.recs[from*st:])
+	if s.buckets != nil {
+		buckets := make([]uint32, len(s.buckets))
+		sum := uint32(0)
+		for b := range buckets {
+			sum += below[b]
+			buckets[b] = s.buckets[b] + sum
+		}
+		s.buckets = buckets
+	}
+	s.recs, s.n = recs, s.n+len(add)
+}
+
+// insertPos returns the index of the first record that sorts after e.
+func (s *shard) insertPos(e *entry) int {
+	i, hi, key := s.span(&e.id)
+	for i < hi && bytes.Equal(s.key(i), key) && compareMeta(s.metaAt(i), e.m) < 0 {
+		i++
+	}
+	return i
 }
 
 // cursor walks a shard's sorted records in order, rebuilding full IDs.
@@ -274,9 +308,8 @@ type writer struct {
 }
 
 func newWriter(n int) *writer {
-	w := &writer{n: n, skip: 1}
-	if n >= bucketMin {
-		w.skip = 2
+	w := &writer{n: n, skip: skipFor(n)}
+	if w.skip == 2 {
 		w.buckets = make([]uint32, 257)
 	}
 	w.recs = make([]byte, n*stride(w.skip))
