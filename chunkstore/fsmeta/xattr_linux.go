@@ -72,6 +72,9 @@ func (s xattrSys) listAll(path string) ([]Xattr, error) {
 		}
 		xs = append(xs, Xattr{Name: name, Value: slices.Clone(v)})
 	}
+	if len(xs) == 0 {
+		return nil, nil // all vanished: same answer as none
+	}
 	return xs, nil
 }
 
