@@ -93,7 +93,7 @@ func HeaderLength(tail []byte, packSize int64) (int, error) {
 		return 0, fmt.Errorf("%w: %d bytes is too short for a pack", ErrCorrupt, packSize)
 	}
 	n := int64(binary.LittleEndian.Uint32(tail[len(tail)-TailSize:]))
-	if n < crypto.Overhead+headerHead || n > MaxHeaderSize || n+TailSize > packSize {
+	if n < int64(crypto.Overhead+headerHead) || n > int64(MaxHeaderSize) || n+TailSize > packSize {
 		return 0, fmt.Errorf("%w: header length %d does not fit a pack of %d bytes", ErrCorrupt, n, packSize)
 	}
 	return int(n), nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cairnbackup/cairn/chunkstore/chunker"
+	"github.com/cairnbackup/cairn/chunkstore/compress"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/chunkstore/index"
@@ -56,7 +57,7 @@ func (r *Repository) OpenBlob(id core.ID, loc index.Location, sealed, dst []byte
 		return nil, fmt.Errorf("blob %s in pack %s: %w: %w; run 'cairn repo check --read-data'", id.Short(), loc.Pack.Short(), ErrCorrupt, err)
 	}
 	if IsCompressed(loc) {
-		plain, err = r.comp.Decompress(dst, plain, int(loc.RawLength))
+		plain, err = compress.Decompress(dst, plain, int(loc.RawLength))
 		if err != nil {
 			return nil, fmt.Errorf("blob %s in pack %s: %w: decompress: %w", id.Short(), loc.Pack.Short(), ErrCorrupt, err)
 		}

@@ -35,7 +35,7 @@ func applyMeta(path string, n *snapshot.Node, chown bool) []error {
 		}
 	}
 	if chown {
-		if err := fsmeta.SetOwner(path, n.UID, n.GID, symlink); err != nil && !errors.Is(err, fsmeta.ErrNotPermitted) {
+		if err := fsmeta.SetOwner(path, n.UID, n.GID); err != nil && !errors.Is(err, fsmeta.ErrNotPermitted) {
 			errs = append(errs, fmt.Errorf("restore owner of %s: %w", path, err))
 		}
 	}

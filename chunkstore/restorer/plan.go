@@ -85,7 +85,7 @@ func (rs *restore) planNode(ctx context.Context, dir string, n *snapshot.Node, i
 		return nil // a socket is recreated by its server, not by a restore
 	default:
 		_ = os.Remove(path)
-		if err := fsmeta.Mknod(path, kindOf(n), n.Mode, n.Rdev); err != nil {
+		if err := fsmeta.Mknod(path, fsmeta.Meta{Kind: kindOf(n), Mode: n.Mode, Rdev: n.Rdev}); err != nil {
 			rs.result.Warnings = append(rs.result.Warnings, fmt.Errorf("restore %s %s: %w", n.Type, path, err))
 			return nil
 		}
