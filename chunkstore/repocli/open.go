@@ -1,0 +1,75 @@
+package repocli
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/chunkstore/crypto"
+	"github.com/cairnbackup/cairn/chunkstore/repo"
+)
+
+// url returns the repository URL from --repo or CAIRN_REPOSITORY.
+func (g *globals) url() (string, error) {
+	if g.repoURL == "" {
+		g.repoURL = os.Getenv(envRepository)
+	}
+	if g.repoURL == "" {
+		return "", errors.New("no repository given: pass --repo URL or set " + envRepository)
+	}
+	return g.repoURL, nil
+}
+
+// repoOptions are the Init/Open options the flags select.
+func (g *globals) repoOptions() repo.Options {
+	var o repo.Options
+	if g.kdfFast {
+		o.KDF = crypto.FastKDFForTests
+	}
+	return o
+}
+
+// openRepo asks for the password, opens the store and unlocks the
+// repository. The caller closes it.
+func (g *globals) openRepo(cmd *cobra.Command) (*repo.Repository, error) {
+	if _, err := g.url(); err != nil {
+		return nil, err
+	}
+	pw, err := g.password(cmd, false)
+	if err != nil {
+		return nil, err
+	}
+	ctx := cmd.Context()
+	store, err := g.openStore(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	r, err := repo.Open(ctx, store, pw, g.repoOptions())
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// withRepo runs fn on the opened repository and closes it afterwards.
+func (g *globals) withRepo(cmd *cobra.Command, fn func(ctx context.Context, r *repo.Repository) error) error {
+	r, err := g.openRepo(cmd)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return fn(cmd.Context(), r)
+}
+
+// withIndex is withRepo with the index loaded, for commands that read blobs.
+func (g *globals) withIndex(cmd *cobra.Command, fn func(ctx context.Context, r *repo.Repository) error) error {
+	return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
+		if err := r.LoadIndex(ctx); err != nil {
+			return err
+		}
+		return fn(ctx, r)
+	})
+}

@@ -1,0 +1,102 @@
+package repocli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Environment variables the CLI reads.
+const (
+	envRepository = "CAIRN_REPOSITORY"
+	envPassword   = "CAIRN_PASSWORD"
+)
+
+// globals are the flags every repo subcommand shares.
+type globals struct {
+	repoURL      string
+	passwordFile string
+	json         bool
+	s3           s3Flags
+	kdfFast      bool
+}
+
+type s3Flags struct {
+	endpoint  string
+	region    string
+	pathStyle bool
+	caCert    string
+}
+
+// NewCommand returns the "repo" command tree.
+func NewCommand() *cobra.Command {
+	g := &globals{}
+	cmd := &cobra.Command{
+		Use:   "repo",
+		Short: "Work with a cairn repository directly: back up, restore, check, prune",
+		Long: `Work with a cairn repository directly, without Kubernetes.
+
+The repository is a local directory or an S3 location, given with --repo or
+CAIRN_REPOSITORY. The password comes from --password-file, CAIRN_PASSWORD, or
+a prompt when stdin is a terminal. S3 credentials come from the AWS
+environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_SESSION_TOKEN, AWS_REGION).
+
+Exit codes: 0 success, 1 error, 3 finished but some entries could not be
+read (backup) or fully restored (restore); they are listed on stderr.`,
+	}
+	g.addFlags(cmd.PersistentFlags())
+	cmd.AddCommand(
+		newInitCmd(g), newBackupCmd(g), newSnapshotsCmd(g), newLsCmd(g),
+		newRestoreCmd(g), newForgetCmd(g), newPruneCmd(g), newCheckCmd(g),
+		newStatsCmd(g), newKeyCmd(g),
+	)
+	quiet(cmd)
+	return cmd
+}
+
+func (g *globals) addFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&g.repoURL, "repo", "r", "", "repository: a directory, file:///path or s3://bucket[/prefix] (default $"+envRepository+")")
+	fs.StringVar(&g.passwordFile, "password-file", "", "read the repository password from this file (default $"+envPassword+", else a prompt)")
+	fs.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
+	fs.StringVar(&g.s3.endpoint, "s3-endpoint", "", "S3 endpoint, http(s)://host:port (default AWS)")
+	fs.StringVar(&g.s3.region, "s3-region", "", "S3 region (default $AWS_REGION, else asked from the server)")
+	fs.BoolVar(&g.s3.pathStyle, "s3-path-style", true, "use path-style S3 URLs, as most non-AWS servers need")
+	fs.StringVar(&g.s3.caCert, "s3-ca-cert", "", "PEM file of a CA that signed the S3 server's certificate")
+	fs.BoolVar(&g.kdfFast, "kdf-fast", false, "TESTS ONLY: weak password hashing for new keys; never use for a real repository")
+	_ = fs.MarkHidden("kdf-fast")
+}
+
+// quiet leaves error printing to the caller, which prints one line, and
+// points flag and argument mistakes at the command's help.
+func quiet(cmd *cobra.Command) {
+	cmd.SilenceErrors = true
+	cmd.SilenceUsage = true
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w; see '%s --help'", err, c.CommandPath())
+	})
+	for _, c := range cmd.Commands() {
+		quiet(c)
+	}
+}
+
+// exactArgs is cobra.ExactArgs with a message that says what is missing.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return fmt.Errorf("%s takes %s; see '%s --help'", cmd.CommandPath(), what, cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// rangeArgs accepts between lo and hi arguments.
+func rangeArgs(lo, hi int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return fmt.Errorf("%s takes %s; see '%s --help'", cmd.CommandPath(), what, cmd.CommandPath())
+		}
+		return nil
+	}
+}
