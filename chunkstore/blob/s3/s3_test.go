@@ -196,3 +196,33 @@ func closedPort(t *testing.T) string {
 	l.Close()
 	return addr
 }
+
+func TestTLSWithCustomCA(t *testing.T) {
+	srv := s3test.StartTLS(t)
+	cfg := srv.Config(srv.NewBucket(t), "p")
+	if !strings.HasPrefix(cfg.Endpoint, "https://") {
+		t.Fatalf("endpoint %s is not https", cfg.Endpoint)
+	}
+	s := open(t, cfg)
+	if err := s.Put(t.Context(), "obj", []byte("over tls")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(t.Context(), "obj", 0, -1); err != nil || string(got) != "over tls" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+
+	untrusted := cfg
+	untrusted.CACertPEM = nil
+	_, err := s3.Open(t.Context(), untrusted)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("Open without the CA = %v, want a certificate error", err)
+	}
+	if errors.Is(err, blob.ErrTransient) || errors.Is(err, blob.ErrUnavailable) {
+		t.Errorf("a certificate error must not be retried: %v", err)
+	}
+	garbage := cfg
+	garbage.CACertPEM = []byte("not a certificate")
+	if _, err := s3.Open(t.Context(), garbage); err == nil {
+		t.Error("Open with an unparsable CA succeeded")
+	}
+}

@@ -1,5 +1,3 @@
-// Package contract holds the argument checks every blob backend shares, so
-// that mem, fs and s3 accept and refuse exactly the same names and ranges.
 package contract
 
 import (

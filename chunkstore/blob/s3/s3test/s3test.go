@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -38,21 +40,42 @@ const (
 
 // Server is a running versitygw.
 type Server struct {
-	Endpoint  string // "http://127.0.0.1:PORT"
+	Endpoint  string // "http://127.0.0.1:PORT", or https:// from StartTLS
 	Addr      string // "127.0.0.1:PORT"
 	AccessKey string
 	SecretKey string
 	Dir       string // the posix backend's root: one subdirectory per bucket
+	// CACertPEM and CACertFile hold the CA that signed the server's
+	// certificate; both are empty unless the server came from StartTLS.
+	CACertPEM  []byte
+	CACertFile string
+
+	tls tlsFiles
 
 	buckets atomic.Int64
 	stop    func()
 }
 
-// Start runs a server for the rest of the test.
+// Start runs a plain-HTTP server for the rest of the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, false)
+}
+
+// StartTLS runs an HTTPS server whose certificate is signed by a throwaway
+// CA, found in CACertPEM and CACertFile.
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, useTLS bool) *Server {
 	bin := Binary(t)
 	s := &Server{AccessKey: "AK" + randomHex(t, 9), SecretKey: "SK" + randomHex(t, 18), Dir: t.TempDir()}
+	if useTLS {
+		s.tls = newTLSFiles(t)
+		s.CACertPEM, s.CACertFile = s.tls.caPEM, s.tls.caFile
+	}
 	for attempt := 1; ; attempt++ {
 		err := s.start(t, bin)
 		if err == nil {
@@ -70,7 +93,13 @@ func (s *Server) start(t testing.TB, bin string) error {
 		return err
 	}
 	out := &lockedBuffer{}
-	cmd := exec.Command(bin, "--port", addr, "--quiet", "--region", Region, "posix", s.Dir)
+	args := []string{"--port", addr, "--quiet", "--region", Region}
+	scheme := "http://"
+	if s.tls.certFile != "" {
+		args = append(args, "--cert", s.tls.certFile, "--key", s.tls.keyFile)
+		scheme = "https://"
+	}
+	cmd := exec.Command(bin, append(args, "posix", s.Dir)...)
 	cmd.Env = append(cleanEnv(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -89,7 +118,7 @@ func (s *Server) start(t testing.TB, bin string) error {
 			<-exited
 		})
 	}
-	if err := waitReady(addr, exited); err != nil {
+	if err := waitReady(scheme+addr, s.CACertPEM, exited); err != nil {
 		stop()
 		return fmt.Errorf("%w; server output:\n%s", err, out.String())
 	}
@@ -99,7 +128,7 @@ func (s *Server) start(t testing.TB, bin string) error {
 			t.Logf("versitygw output:\n%s", out.String())
 		}
 	})
-	s.Addr, s.Endpoint, s.stop = addr, "http://"+addr, stop
+	s.Addr, s.Endpoint, s.stop = addr, scheme+addr, stop
 	return nil
 }
 
@@ -109,8 +138,15 @@ func (s *Server) Stop() { s.stop() }
 
 // waitReady polls until the server answers HTTP at all; an unauthenticated
 // request gets 403, which proves the S3 API is being served.
-func waitReady(addr string, exited <-chan struct{}) error {
-	client := &http.Client{Timeout: time.Second}
+func waitReady(url string, caPEM []byte, exited <-chan struct{}) error {
+	tr := &http.Transport{}
+	if caPEM != nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(caPEM)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Timeout: time.Second, Transport: tr}
 	deadline := time.Now().Add(readyTimeout)
 	for time.Now().Before(deadline) {
 		select {
@@ -118,13 +154,13 @@ func waitReady(addr string, exited <-chan struct{}) error {
 			return errors.New("versitygw exited before it was ready")
 		default:
 		}
-		if resp, err := client.Get("http://" + addr + "/"); err == nil {
+		if resp, err := client.Get(url + "/"); err == nil {
 			resp.Body.Close()
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("versitygw not answering on %s after %v", addr, readyTimeout)
+	return fmt.Errorf("versitygw not answering on %s after %v", url, readyTimeout)
 }
 
 // Config returns a store configuration for bucket and prefix on this server.
@@ -135,6 +171,7 @@ func (s *Server) Config(bucket, prefix string) s3.Config {
 		Prefix:          prefix,
 		Region:          Region,
 		PathStyle:       true,
+		CACertPEM:       s.CACertPEM,
 		AccessKeyID:     s.AccessKey,
 		SecretAccessKey: s.SecretKey,
 	}
@@ -144,11 +181,18 @@ func (s *Server) Config(bucket, prefix string) s3.Config {
 // code under test.
 func (s *Server) CreateBucket(t testing.TB, name string) {
 	t.Helper()
-	client, err := minio.New(s.Addr, &minio.Options{
+	opts := &minio.Options{
 		Creds:        credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
 		Region:       Region,
 		BucketLookup: minio.BucketLookupPath,
-	})
+	}
+	if s.CACertPEM != nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(s.CACertPEM)
+		opts.Secure = true
+		opts.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
+	client, err := minio.New(s.Addr, opts)
 	if err != nil {
 		t.Fatalf("s3test: client: %v", err)
 	}
