@@ -21,7 +21,7 @@ func (s *stageCounters) add(o *stageCounters) {
 }
 
 func (a *archiver) stageStats(wall time.Duration) StageStats {
-	st := a.saver.Stats
+	st := &a.saver.Stats
 	return StageStats{
 		Wall: wall, Read: a.stages.read, Chunk: a.stages.chunk, Hash: a.stages.hash, Save: a.stages.save,
 		Compress: time.Duration(st.CompressNs.Load()), Encrypt: time.Duration(st.EncryptNs.Load()),

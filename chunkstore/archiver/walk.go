@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/cairnbackup/cairn/chunkstore/chunker"
-	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/fsmeta"
 	"github.com/cairnbackup/cairn/chunkstore/snapshot"
 )
@@ -234,4 +233,3 @@ func totalLen(exts []fsmeta.Extent) int64 {
 	return n
 }
 
-var _ = core.ID{}
