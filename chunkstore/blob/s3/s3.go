@@ -154,7 +154,7 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]b
 	case offset > 0:
 		_ = opts.SetRange(offset, 0) // "bytes=offset-"
 	}
-	body, info, _, err := s.core.GetObject(ctx, s.bucket, s.key(name), opts)
+	body, info, header, err := s.core.GetObject(ctx, s.bucket, s.key(name), opts)
 	if err != nil {
 		if length < 0 && minio.ToErrorResponse(err).Code == minio.InvalidRange {
 			// "bytes=size-" is unsatisfiable in HTTP but valid (and empty)
@@ -164,23 +164,28 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]b
 		return nil, s.translate(ctx, "get", name, err)
 	}
 	defer body.Close()
+	if rng := opts.Header().Get("Range"); rng != "" && header.Get("Content-Range") == "" {
+		// A server may ignore Range and send the whole object with 200;
+		// returning that as the requested bytes would corrupt silently.
+		return nil, fmt.Errorf("s3 get %s: server ignored the byte range %s and sent the whole object", name, rng)
+	}
 	data, err := readBody(body, info.Size)
 	if err != nil {
 		return nil, s.translate(ctx, "get", name, err)
 	}
 	if length > 0 && int64(len(data)) != length {
-		return nil, fmt.Errorf("s3 get %s: %w: asked for %d bytes at offset %d, object has only %d",
+		return nil, fmt.Errorf("s3 get %s: %w: asked for %d bytes at offset %d, the object holds only %d there",
 			name, blob.ErrRange, length, offset, len(data))
 	}
 	return data, nil
 }
 
 func (s *Store) getEmpty(ctx context.Context, name string, offset, length int64) ([]byte, error) {
-	info, err := s.Stat(ctx, name)
+	oi, err := s.client.StatObject(ctx, s.bucket, s.key(name), minio.StatObjectOptions{})
 	if err != nil {
-		return nil, err
+		return nil, s.translate(ctx, "get", name, err)
 	}
-	if _, err := contract.Range(offset, length, info.Size); err != nil {
+	if _, err := contract.Range(offset, length, oi.Size); err != nil {
 		return nil, fmt.Errorf("s3 get %s: %w", name, err)
 	}
 	return []byte{}, nil
