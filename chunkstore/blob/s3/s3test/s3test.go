@@ -70,6 +70,7 @@ func StartTLS(t testing.TB) *Server {
 }
 
 func start(t testing.TB, useTLS bool) *Server {
+	t.Helper()
 	bin := Binary(t)
 	s := &Server{AccessKey: "AK" + randomHex(t, 9), SecretKey: "SK" + randomHex(t, 18), Dir: t.TempDir()}
 	if useTLS {
@@ -216,7 +217,7 @@ func Binary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("CAIRN_VERSITYGW"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("s3test: CAIRN_VERSITYGW=%s: %v", p, err)
+			t.Fatalf("s3test: CAIRN_VERSITYGW=%s: %v (unset it to use the binary `make tools` installs)", p, err)
 		}
 		return p
 	}
