@@ -3,7 +3,6 @@ package repocli
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,9 +37,9 @@ type stageJSON struct {
 }
 
 type stagesJSON struct {
-	WallSeconds float64 `json:"wall_seconds"`
-	Workers     int     `json:"workers"`
-	Uploads     int     `json:"uploads"`
+	WallSeconds float64   `json:"wall_seconds"`
+	Workers     int       `json:"workers"`
+	Uploads     int       `json:"uploads"`
 	Read        stageJSON `json:"read"`
 	Chunk       stageJSON `json:"chunk"`
 	Hash        stageJSON `json:"hash"`
@@ -85,8 +84,8 @@ func (g *globals) reportBackup(cmd *cobra.Command, res *archiver.Result, stats b
 		fmt.Fprintf(cmd.ErrOrStderr(), "cairn: warning: %s\n", msg)
 	}
 	if n := len(out.Warnings); n > 0 {
-		return warningsError("snapshot %s was saved without %d entries that could not be read (listed above); fix their permissions or exclude them, then back up again",
-			res.ID.Short(), n)
+		return warningsError("snapshot %s was saved, but %s could not be read and %s missing from it (listed above); make them readable and back up again",
+			res.ID.Short(), plural(n, "source entry", "source entries"), plural2(n, "is", "are"))
 	}
 	return nil
 }
@@ -115,17 +114,15 @@ func printBackupSummary(w io.Writer, res *archiver.Result, out backupJSON) {
 }
 
 func printStages(w io.Writer, st stagesJSON) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stage\tbusy\tshare\t")
+	fmt.Fprintf(w, "%-9s %9s %7s\n", "stage", "busy", "share")
 	rows := []struct {
 		name string
 		s    stageJSON
 	}{{"read", st.Read}, {"chunk", st.Chunk}, {"hash", st.Hash}, {"compress", st.Compress},
 		{"encrypt", st.Encrypt}, {"pack", st.Pack}, {"save", st.Save}, {"upload", st.Upload}}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.3fs\t%.1f%%\t\n", r.name, r.s.BusySeconds, 100*r.s.Share)
+		fmt.Fprintf(w, "%-9s %8.3fs %6.1f%%\n", r.name, r.s.BusySeconds, 100*r.s.Share)
 	}
-	_ = tw.Flush()
 	fmt.Fprintf(w, "wall %.3fs, %d workers, %d uploaders; share = busy / (wall × goroutines of the stage); save includes compress, encrypt, pack and waiting for uploads\n",
 		st.WallSeconds, st.Workers, st.Uploads)
 }

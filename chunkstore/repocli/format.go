@@ -82,3 +82,19 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	return nil
 }
+
+// plural returns "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// plural2 picks the word that agrees with n.
+func plural2(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -96,7 +96,7 @@ func (g *globals) reportRestore(cmd *cobra.Command, snap snapshot.Stored, out re
 		fmt.Fprintf(cmd.ErrOrStderr(), "cairn: warning: %s\n", msg)
 	}
 	if n := len(out.Warnings); n > 0 {
-		return warningsError("restore finished, but %d entries could not be fully restored (listed above)", n)
+		return warningsError("restore finished, but %s could not be fully restored (listed above)", plural(n, "entry", "entries"))
 	}
 	return nil
 }
