@@ -139,15 +139,14 @@ func (p *pipeline) unchanged(node, prev *snapshot.Node) bool {
 		prev.MtimeNs != node.MtimeNs || prev.CtimeNs != node.CtimeNs || prev.Inode != node.Inode {
 		return false
 	}
-	idx := p.a.r.Index()
 	for _, id := range prev.ContentLists {
-		if !idx.Has(id) {
+		if !p.a.r.HasUsable(id) {
 			return false
 		}
 	}
 	for _, e := range prev.Content {
 		for _, id := range e.Chunks {
-			if !idx.Has(id) {
+			if !p.a.r.HasUsable(id) {
 				return false
 			}
 		}

@@ -12,11 +12,11 @@ import (
 // mark dooms unreferenced packs, repacks mostly-unreferenced ones, and
 // writes the deletion marker.
 func (p *pruner) mark(ctx context.Context, saver *repo.Saver) error {
-	full, err := p.r.LoadFullIndex(ctx)
+	used, err := p.referenced(ctx)
 	if err != nil {
 		return err
 	}
-	used, err := p.referenced(ctx)
+	full, err := p.r.LoadFullIndex(ctx)
 	if err != nil {
 		return err
 	}

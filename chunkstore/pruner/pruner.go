@@ -104,6 +104,11 @@ func (p *pruner) referenced(ctx context.Context) (map[core.ID]struct{}, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every listed snapshot was written after the index files covering it,
+	// so reloading now makes all of its blobs findable.
+	if err := p.r.LoadIndex(ctx); err != nil {
+		return nil, err
+	}
 	for _, s := range all {
 		if err := p.addTree(ctx, s.Tree, used); err != nil {
 			return nil, fmt.Errorf("prune: snapshot %s: %w; fix it (check, forget) before pruning", s.ID.Short(), err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob"
@@ -22,11 +23,11 @@ func (p *pruner) sweep(ctx context.Context) error {
 	if err != nil || len(eligible) == 0 {
 		return err
 	}
-	full, err := p.r.LoadFullIndex(ctx)
+	used, err := p.referenced(ctx)
 	if err != nil {
 		return err
 	}
-	used, err := p.referenced(ctx)
+	full, err := p.r.LoadFullIndex(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func (p *pruner) rewriteIndex(ctx context.Context, full *repo.FullIndex, doomed 
 			return true
 		}
 		seen[pk] = struct{}{}
-		f.Packs = append(f.Packs, index.PackEntry{ID: pk, Blobs: blobs})
+		f.Packs = append(f.Packs, index.PackEntry{ID: pk, Blobs: slices.Clone(blobs)})
 		if len(f.Packs) == indexFilePacks {
 			_, err = p.r.SaveIndexFile(ctx, &f)
 			f = index.File{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cairnbackup/cairn/chunkstore/chunker"
 	"github.com/cairnbackup/cairn/chunkstore/compress"
@@ -23,6 +24,10 @@ func (r *Repository) LoadBlob(ctx context.Context, t core.BlobType, id core.ID, 
 	if len(locs) == 0 {
 		return nil, fmt.Errorf("load %s blob %s: %w; run 'cairn repo check'", t, id.Short(), ErrBlobMissing)
 	}
+	// Copies in packs marked for deletion go last: they may vanish.
+	slices.SortStableFunc(locs, func(a, b index.Location) int {
+		return cmpBool(r.Excluded(a.Pack), r.Excluded(b.Pack))
+	})
 	var errs []error
 	for _, loc := range locs {
 		if loc.Type != t {
@@ -74,6 +79,16 @@ func (r *Repository) OpenBlob(id core.ID, loc index.Location, sealed, dst []byte
 		return nil, fmt.Errorf("blob %s in pack %s: %w: content does not match its ID", id.Short(), loc.Pack.Short(), ErrCorrupt)
 	}
 	return plain, nil
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // IsCompressed reports whether a stored blob holds zstd data. The format

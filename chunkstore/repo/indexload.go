@@ -119,8 +119,8 @@ func (r *Repository) LoadedIndexFiles() []core.ID {
 	return ids
 }
 
-// loadExclusionsLocked hides packs that a prune has marked for deletion, so
-// new snapshots never come to depend on them.
+// loadExclusionsLocked records packs that a prune has marked for deletion,
+// so new snapshots never come to depend on them. Readers still use them.
 func (r *Repository) loadExclusionsLocked(ctx context.Context) error {
 	markers, err := r.LoadDeletionMarkers(ctx)
 	if err != nil {
@@ -133,7 +133,6 @@ func (r *Repository) loadExclusionsLocked(ctx context.Context) error {
 		}
 	}
 	r.excluded = excluded
-	r.idx.ExcludePacks(excluded)
 	return nil
 }
 
@@ -229,5 +228,21 @@ func (r *Repository) ExcludeMore(packs []core.ID) {
 	for _, p := range packs {
 		r.excluded[p] = struct{}{}
 	}
-	r.idx.ExcludePacks(r.excluded)
+}
+
+// HasUsable reports whether a blob is stored in a pack that is not marked
+// for deletion: whether a writer may deduplicate against it.
+func (r *Repository) HasUsable(id core.ID) bool {
+	locs := r.idx.LookupAll(id)
+	if len(locs) == 0 {
+		return false
+	}
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	for _, l := range locs {
+		if _, ok := r.excluded[l.Pack]; !ok {
+			return true
+		}
+	}
+	return false
 }

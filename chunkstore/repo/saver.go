@@ -104,7 +104,7 @@ func (s *Saver) Session() *Session { return s.session }
 
 // Has reports whether a blob is already stored or being stored.
 func (s *Saver) Has(id core.ID) bool {
-	if s.r.idx.Has(id) {
+	if s.r.HasUsable(id) {
 		return true
 	}
 	s.mu.Lock()
@@ -116,7 +116,7 @@ func (s *Saver) Has(id core.ID) bool {
 // Save stores plain as a blob of type t with the given ID unless the
 // repository already has it. It reports whether the blob was new.
 func (s *Saver) Save(t core.BlobType, id core.ID, plain []byte) (bool, error) {
-	if s.r.idx.Has(id) || !s.claim(id) {
+	if s.r.HasUsable(id) || !s.claim(id) {
 		s.Stats.BlobsDup.Add(1)
 		return false, nil
 	}
