@@ -11,8 +11,9 @@ const (
 	// MaxKDFMemoryKiB is 4 GiB. Whoever opens the repository needs that much
 	// free memory for such a key; the default uses 64 MiB.
 	MaxKDFMemoryKiB = 4 << 20
-	// MaxKDFTime is the largest number of argon2 passes accepted; at the
-	// default memory that is roughly half a minute of CPU.
+	// MaxKDFTime is the largest number of argon2 passes accepted. With the
+	// memory bound, the worst a hostile file can cost is 4 GiB and a few
+	// minutes of CPU, once, before the password is rejected.
 	MaxKDFTime = 100
 )
 
@@ -29,8 +30,8 @@ type KDFParams struct {
 // with 2 lanes instead of 4 because agents and CLIs run on nodes or
 // containers with about 2 cores, where more lanes add no speed for us but
 // do for an attacker's many-core cracker. A key is unwrapped once per
-// process, so the ~0.1-0.2 s this costs is paid rarely, while every
-// password guess costs an attacker 64 MiB for as long.
+// process, so the ~70 ms this takes on two dev-machine cores is paid
+// rarely, while every password guess costs an attacker 64 MiB for as long.
 var DefaultKDF = KDFParams{Algorithm: KDFArgon2id, Time: 3, MemoryKiB: 64 << 10, Threads: 2}
 
 // FastKDFForTests is a deliberately weak cost so that tests creating many
