@@ -59,7 +59,7 @@ code is 3 instead of 0.`,
 	fl.StringVar(&f.parent, "parent", "", "compare against this snapshot (ID, prefix or \"latest\") instead of the latest of the same paths")
 	fl.BoolVar(&f.force, "force", false, "use no parent: read every file again")
 	fl.BoolVar(&f.stats, "stats", false, "print the busy time of each pipeline stage")
-	fl.StringVar(&f.compression, "compression", defaultCompression, "compression for this backup: "+compressionChoices+" (default: the repository's)")
+	fl.StringVar(&f.compression, "compression", "", "compression for this backup: "+compressionChoices+" (default: the repository's)")
 	fl.BoolVar(&f.block, "block", false, "back up one block device or image file as raw bytes")
 	fl.StringVar(&f.host, "host", "", "host name to record (default: this host)")
 	fl.IntVar(&f.workers, "workers", 0, "chunking workers (default: one per CPU)")

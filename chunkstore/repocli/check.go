@@ -48,6 +48,9 @@ func (g *globals) check(ctx context.Context, cmd *cobra.Command, r *repo.Reposit
 	if rep.Problems == nil {
 		rep.Problems = []checker.Problem{}
 	}
+	if rep.Notes == nil {
+		rep.Notes = []string{}
+	}
 	w := cmd.OutOrStdout()
 	if g.json {
 		if err := writeJSON(w, checkJSON{OK: rep.OK(), Report: rep}); err != nil {

@@ -4,19 +4,11 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/compress"
 )
 
-const (
-	compressionChoices = "off, fastest, default, better"
-	defaultCompression = "default"
-)
-
-// parseCompression parses a --compression value; the library's error names
-// the accepted levels.
-func parseCompression(s string) (compress.Level, error) {
-	return compress.ParseLevel(s)
-}
+const compressionChoices = "off, fastest, default, better"
 
 // compressionOverride returns nil when the flag was not given, so the
-// repository's default applies.
+// library's or repository's default applies. The library's error names the
+// accepted levels.
 func compressionOverride(changed bool, s string) (*compress.Level, error) {
 	if !changed {
 		return nil, nil

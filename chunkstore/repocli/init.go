@@ -23,7 +23,8 @@ from the terminal. Keep it safe: without it the data cannot be read.`,
 			return g.runInit(cmd, compression)
 		},
 	}
-	cmd.Flags().StringVar(&compression, "compression", defaultCompression, "default compression of the repository: "+compressionChoices)
+	cmd.Flags().StringVar(&compression, "compression", "", "default compression of the repository: "+compressionChoices+
+		" (default "+repo.DefaultCompression.String()+")")
 	return cmd
 }
 
@@ -35,7 +36,7 @@ type initResult struct {
 }
 
 func (g *globals) runInit(cmd *cobra.Command, compression string) error {
-	level, err := parseCompression(compression)
+	level, err := compressionOverride(cmd.Flags().Changed("compression"), compression)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ password, so adding or removing one never re-encrypts data. The new password
 of add and passwd comes from --new-password-file, or is asked twice on the
 terminal.`,
 	}
+	group(cmd)
 	cmd.AddCommand(newKeyListCmd(g), newKeyAddCmd(g), newKeyRemoveCmd(g), newKeyPasswdCmd(g))
 	return cmd
 }

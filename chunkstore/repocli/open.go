@@ -49,10 +49,28 @@ func (g *globals) openRepo(cmd *cobra.Command) (*repo.Repository, error) {
 	r, err := repo.Open(ctx, store, pw, g.repoOptions())
 	if err != nil {
 		_ = store.Close()
+		if errors.Is(err, crypto.ErrWrongPassword) {
+			return nil, &wrongPasswordError{location: store.Location(), err: err}
+		}
 		return nil, err
 	}
 	return r, nil
 }
+
+// wrongPasswordError says the one thing a wrong password needs. The
+// library's message repeats its advice from two layers; it stays reachable
+// through Unwrap.
+type wrongPasswordError struct {
+	location string
+	err      error
+}
+
+func (e *wrongPasswordError) Error() string {
+	return "open " + e.location + ": wrong password: it opens none of the repository's keys; check " +
+		envPassword + " or --password-file"
+}
+
+func (e *wrongPasswordError) Unwrap() error { return e.err }
 
 // withRepo runs fn on the opened repository and closes it afterwards.
 func (g *globals) withRepo(cmd *cobra.Command, fn func(ctx context.Context, r *repo.Repository) error) error {

@@ -46,6 +46,7 @@ AWS_SESSION_TOKEN, AWS_REGION).
 Exit codes: 0 success, 1 error, 3 finished but some entries could not be
 read (backup) or fully restored (restore); they are listed on stderr.`,
 	}
+	group(cmd)
 	g.addFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
 		newInitCmd(g), newBackupCmd(g), newSnapshotsCmd(g), newLsCmd(g),
@@ -79,6 +80,19 @@ func quiet(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		quiet(c)
 	}
+}
+
+// group makes a command that only holds subcommands print its help when
+// called alone and fail on an unknown subcommand (cobra would print the
+// help and exit 0).
+func group(cmd *cobra.Command) {
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("unknown command %q for %q; see '%s --help'", args[0], c.CommandPath(), c.CommandPath())
+		}
+		return nil
+	}
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 }
 
 // exactArgs is cobra.ExactArgs with a message that says what is missing.
