@@ -36,7 +36,7 @@ type Location struct {
 }
 
 // Index maps blob IDs to the packs that hold them. It is safe for
-// concurrent use. The zero value is not usable; call New.
+// concurrent use. The zero value is an empty index; New is a convenience.
 type Index struct {
 	mu       sync.RWMutex
 	shards   [256]shard
@@ -47,7 +47,7 @@ type Index struct {
 
 // New returns an empty index.
 func New() *Index {
-	return &Index{packs: newPackTable()}
+	return &Index{}
 }
 
 // CheckBlob reports whether b can be indexed, with an error wrapping

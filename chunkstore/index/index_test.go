@@ -196,8 +196,8 @@ func TestShardGrowth(t *testing.T) {
 	check("before compact")
 	ix.Compact()
 	check("after compact")
-	if s := &ix.shards[0x77]; s.skip != 2 || s.n != len(blobs) || s.dlen != 0 {
-		t.Fatalf("shard: skip %d n %d dlen %d", s.skip, s.n, s.dlen)
+	if s := &ix.shards[0x77]; s.skip != 2 || s.n != len(blobs) || s.pending() != 0 {
+		t.Fatalf("shard: skip %d n %d pending %d", s.skip, s.n, s.pending())
 	}
 	var prev core.ID
 	i := 0
@@ -354,5 +354,16 @@ func TestSkewedIDs(t *testing.T) {
 				t.Fatalf("compact=%v: Has(%x) = true for a miss", compact, miss)
 			}
 		}
+	}
+}
+
+func TestZeroValueIndex(t *testing.T) {
+	var ix Index
+	if ix.Has(idOf(1)) || ix.Len() != 0 || countEach(&ix) != 0 {
+		t.Fatal("zero Index is not empty")
+	}
+	mustAdd(t, &ix, idOf(2), dataBlob(idOf(1), 0, 1))
+	if !ix.Has(idOf(1)) {
+		t.Fatal("zero Index did not take an entry")
 	}
 }

@@ -80,7 +80,7 @@ func checkInvariants(t *testing.T, ix *Index) {
 	total := 0
 	for i := range ix.shards {
 		s := &ix.shards[i]
-		total += s.n + s.dlen
+		total += s.n + s.pending()
 		if s.n == 0 {
 			continue
 		}

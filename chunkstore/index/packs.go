@@ -1,10 +1,6 @@
 package index
 
-import (
-	"hash/maphash"
-
-	"github.com/cairnbackup/cairn/chunkstore/core"
-)
+import "github.com/cairnbackup/cairn/chunkstore/core"
 
 // maxPacks bounds pack numbers to 31 bits: the top bit of the stored pack
 // word carries the blob type. 2^31 packs of 16 MiB is 32 PiB, far past any
@@ -21,17 +17,12 @@ const maxPacks = 1 << 31
 type packTable struct {
 	ids   []core.ID
 	slots []uint32
-	seed  maphash.Seed
-}
-
-func newPackTable() packTable {
-	return packTable{seed: maphash.MakeSeed()}
 }
 
 // slot returns the position in slots where id lives or would be inserted.
 func (t *packTable) slot(id *core.ID) int {
 	mask := len(t.slots) - 1
-	i := int(maphash.Bytes(t.seed, id[:])) & mask
+	i := int(hashID(id)) & mask
 	for {
 		v := t.slots[i]
 		if v == 0 || t.ids[v-1] == *id {

@@ -24,11 +24,11 @@ const (
 	bucketMin = 1024
 
 	// minDelta and deltaRatio decide when a shard's delta is merged into its
-	// sorted records. A delta entry costs 60 to 120 bytes of map, so a delta
-	// of at most 1/64 of the shard adds at most about 2 bytes per entry,
-	// which keeps even an uncompacted index near 48. The price is that each
-	// merge copies the shard for 1/64 of its size in new entries: about 64
-	// record copies (2.8 KB of memmove, ~0.2 µs) per insert.
+	// sorted records. A delta entry costs 56 to 64 bytes, so a delta of at
+	// most 1/64 of the shard adds at most 1 byte per entry, which keeps an
+	// uncompacted index under 48 too. The price is that each merge copies
+	// the shard for 1/64 of its size in new entries: about 64 record copies
+	// (2.8 KB of memmove, ~0.2 µs) per insert.
 	minDelta   = 32
 	deltaRatio = 64
 )
@@ -78,24 +78,15 @@ func getMeta(b []byte) meta {
 // written after a merge creates them, which lets iterators read them without
 // the lock.
 //
-// New entries go to delta first (map by ID; further entries for the same ID
-// chain through extra) and are merged into recs once there are enough.
+// New entries go to the delta first and are merged into recs once there are
+// more than mergeAt of them.
 type shard struct {
 	recs    []byte
 	n       int
 	skip    int
 	buckets []uint32
 
-	delta map[core.ID]dentry
-	extra []dentry
-	dlen  int
-}
-
-// dentry is a delta entry; next is 1 + the index in extra of the next entry
-// for the same ID, or 0.
-type dentry struct {
-	m    meta
-	next int32
+	delta delta
 }
 
 func stride(skip int) int { return core.IDSize - skip + metaSize }
@@ -119,13 +110,7 @@ func (s *shard) each(id *core.ID, fn func(meta) bool) {
 			return
 		}
 	}
-	e, ok := s.delta[*id]
-	for ok {
-		if !fn(e.m) || e.next == 0 {
-			return
-		}
-		e = s.extra[e.next-1]
-	}
+	s.delta.each(id, fn)
 }
 
 // has reports whether exactly this entry is already stored.
@@ -140,24 +125,15 @@ func (s *shard) has(id *core.ID, m meta) bool {
 
 // add puts an entry in the delta. The caller has checked it is new.
 func (s *shard) add(id *core.ID, m meta) {
-	if s.delta == nil {
-		s.delta = make(map[core.ID]dentry)
-	}
-	s.dlen++
-	head, ok := s.delta[*id]
-	if !ok {
-		s.delta[*id] = dentry{m: m}
-		return
-	}
-	// Keep the head in the map and push the new entry right behind it.
-	s.extra = append(s.extra, dentry{m: m, next: head.next})
-	head.next = int32(len(s.extra))
-	s.delta[*id] = head
+	s.delta.add(id, m, s.mergeAt()+1)
 }
 
-func (s *shard) wantsMerge() bool {
-	return s.dlen > max(minDelta, s.n/deltaRatio)
-}
+// pending returns the number of entries in the delta.
+func (s *shard) pending() int { return len(s.delta.ents) }
+
+func (s *shard) mergeAt() int { return max(minDelta, s.n/deltaRatio) }
+
+func (s *shard) wantsMerge() bool { return s.pending() > s.mergeAt() }
 
 // entry is a full ID with its location, used while merging and iterating.
 type entry struct {
@@ -181,17 +157,8 @@ func compareMeta(a, b meta) int {
 
 // takeDelta empties the delta and returns its entries sorted.
 func (s *shard) takeDelta() []entry {
-	out := make([]entry, 0, s.dlen)
-	for id, e := range s.delta {
-		for {
-			out = append(out, entry{id: id, m: e.m})
-			if e.next == 0 {
-				break
-			}
-			e = s.extra[e.next-1]
-		}
-	}
-	s.delta, s.extra, s.dlen = nil, nil, 0
+	out := s.delta.ents
+	s.delta = delta{}
 	slices.SortFunc(out, compareEntries)
 	return out
 }
@@ -200,7 +167,7 @@ func (s *shard) takeDelta() []entry {
 // the shard's own ID byte. Records end up in compareEntries order whatever
 // order they were added in.
 func (s *shard) merge(first byte) {
-	if s.dlen == 0 {
+	if s.pending() == 0 {
 		return
 	}
 	add := s.takeDelta()
