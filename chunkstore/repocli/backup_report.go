@@ -84,8 +84,8 @@ func (g *globals) reportBackup(cmd *cobra.Command, res *archiver.Result, stats b
 		fmt.Fprintf(cmd.ErrOrStderr(), "cairn: warning: %s\n", msg)
 	}
 	if n := len(out.Warnings); n > 0 {
-		return warningsError("snapshot %s was saved, but %s could not be read and %s missing from it (listed above); make them readable and back up again",
-			res.ID.Short(), plural(n, "source entry", "source entries"), plural2(n, "is", "are"))
+		return warningsError("snapshot %s was saved, but %s could not be read and %s missing from it (listed above); make %s readable and back up again",
+			res.ID.Short(), plural(n, "source entry", "source entries"), plural2(n, "is", "are"), plural2(n, "it", "them"))
 	}
 	return nil
 }
