@@ -30,7 +30,7 @@ type KDFParams struct {
 // with 2 lanes instead of 4 because agents and CLIs run on nodes or
 // containers with about 2 cores, where more lanes add no speed for us but
 // do for an attacker's many-core cracker. A key is unwrapped once per
-// process, so the ~70 ms this takes on two dev-machine cores is paid
+// process, so the 70-130 ms this takes on two dev-machine cores is paid
 // rarely, while every password guess costs an attacker 64 MiB for as long.
 var DefaultKDF = KDFParams{Algorithm: KDFArgon2id, Time: 3, MemoryKiB: 64 << 10, Threads: 2}
 
