@@ -95,5 +95,5 @@ func printSnapshots(w io.Writer, list []snapshot.Stored) {
 			s.Hostname, s.Kind, strings.Join(s.Paths, ","), strings.Join(s.Tags, ","), formatBytes(s.Stats.Bytes))
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(w, "%d snapshots\n", len(list))
+	fmt.Fprintln(w, plural(len(list), "snapshot", "snapshots"))
 }
