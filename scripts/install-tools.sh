@@ -34,3 +34,4 @@ go_tool() {
 }
 
 go_tool versitygw github.com/versity/versitygw/cmd/versitygw v1.8.0
+go_tool staticcheck honnef.co/go/tools/cmd/staticcheck v0.8.2

@@ -3,7 +3,6 @@ package archiver
 import (
 	"context"
 	"os"
-	"sync"
 	"sync/atomic"
 
 	"github.com/cairnbackup/cairn/chunkstore/snapshot"
@@ -42,7 +41,6 @@ type fileJob struct {
 	zeroSkip  bool
 	results   [][]snapshot.Extent // per segment
 	remaining atomic.Int64
-	once      sync.Once
 }
 
 // task is one segment of a file for a worker.

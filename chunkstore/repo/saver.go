@@ -130,7 +130,7 @@ func (s *Saver) Save(t core.BlobType, id core.ID, plain []byte) (bool, error) {
 	var sealed []byte
 	if compressed {
 		// body lives at the start of buf: seal into the capacity after it
-		sealed = s.r.key.Seal(body[len(body):len(body)], body)
+		sealed = s.r.key.Seal(body[len(body):], body)
 	} else {
 		sealed = s.r.key.Seal(buf[:0], body)
 	}

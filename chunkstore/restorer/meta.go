@@ -16,9 +16,7 @@ func (rs *restore) finish() {
 	canChown := os.Geteuid() == 0
 	for i := len(rs.metas) - 1; i >= 0; i-- {
 		m := rs.metas[i]
-		for _, err := range applyMeta(m.path, m.node, canChown) {
-			rs.result.Warnings = append(rs.result.Warnings, err)
-		}
+		rs.result.Warnings = append(rs.result.Warnings, applyMeta(m.path, m.node, canChown)...)
 	}
 }
 
