@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -118,6 +119,19 @@ func newArchiver(ctx context.Context, r *repo.Repository, opts Options) (*archiv
 		prog = &Progress{}
 	}
 	return &archiver{r: r, opts: opts, saver: saver, start: r.Clock().Now(), prog: prog}, nil
+}
+
+// warnPath records a failure to read path. An *fs.PathError already names
+// the operation and the path, so it is kept as it is.
+func (a *archiver) warnPath(op, path string, err error) {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		err = fmt.Errorf("%s %s: %w", op, path, err)
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		err = fmt.Errorf("%w (left out; run the backup as a user that can read it)", err)
+	}
+	a.warn(err)
 }
 
 func (a *archiver) warn(err error) {

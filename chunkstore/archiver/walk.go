@@ -63,7 +63,7 @@ func byName(nodes []*snapshot.Node) map[string]*snapshot.Node {
 func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, path, name string, prev *snapshot.Node) error {
 	meta, err := fsmeta.Lstat(path)
 	if err != nil {
-		p.a.warn(fmt.Errorf("stat %s: %w", path, err))
+		p.a.warnPath("stat", path, err)
 		return nil
 	}
 	node := nodeFromMeta(name, meta)
@@ -78,7 +78,7 @@ func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, path, name string
 		return p.walkDir(ctx, dir, node, path, prev)
 	case node.Type == snapshot.TypeSymlink:
 		if node.LinkTarget, err = os.Readlink(path); err != nil {
-			p.a.warn(fmt.Errorf("read link %s: %w", path, err))
+			p.a.warnPath("read link", path, err)
 			return nil
 		}
 	case node.Type == snapshot.TypeFile:
@@ -91,7 +91,7 @@ func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, path, name string
 func (p *pipeline) fillXattrs(node *snapshot.Node, path string) error {
 	xs, err := fsmeta.ListXattrs(path)
 	if err != nil {
-		p.a.warn(fmt.Errorf("read xattrs of %s: %w", path, err))
+		p.a.warnPath("read xattrs of", path, err)
 		return nil
 	}
 	for _, x := range xs {
@@ -103,7 +103,7 @@ func (p *pipeline) fillXattrs(node *snapshot.Node, path string) error {
 func (p *pipeline) walkDir(ctx context.Context, parent *dirJob, node *snapshot.Node, path string, prev *snapshot.Node) error {
 	entries, err := os.ReadDir(path)
 	if err != nil {
-		p.a.warn(fmt.Errorf("list directory %s: %w", path, err))
+		p.a.warnPath("list directory", path, err)
 		return nil
 	}
 	var prevChildren map[string]*snapshot.Node
@@ -166,14 +166,14 @@ func (p *pipeline) queueFile(ctx context.Context, dir *dirJob, node *snapshot.No
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		p.a.warn(fmt.Errorf("open %s: %w", path, err))
+		p.a.warnPath("open", path, err)
 		p.a.addStats(func(s *snapshot.Stats) { s.Files-- })
 		return nil
 	}
 	segs, zeroSkip, err := p.segments(f, node)
 	if err != nil {
 		f.Close()
-		p.a.warn(fmt.Errorf("read %s: %w", path, err))
+		p.a.warnPath("read", path, err)
 		return nil
 	}
 	p.a.addStats(func(s *snapshot.Stats) { s.Bytes += node.Size })

@@ -69,7 +69,7 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 	if opts.Workers <= 0 {
 		opts.Workers = 8
 	}
-	c := &checker{r: r, opts: opts, rep: &Report{}}
+	c := &checker{r: r, opts: opts, rep: &Report{Problems: []Problem{}, Notes: []string{}}}
 	if err := c.loadIndex(ctx); err != nil {
 		return nil, err
 	}

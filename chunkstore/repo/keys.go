@@ -53,8 +53,8 @@ func unlock(ctx context.Context, store blob.Store, password []byte) (crypto.Mast
 			return crypto.MasterKey{}, core.ID{}, fmt.Errorf("open %s: key %s: %w", store.Location(), id.Short(), err)
 		}
 	}
-	return crypto.MasterKey{}, core.ID{}, fmt.Errorf("open %s: %w: the password opens none of the repository's %d keys; check CAIRN_PASSWORD or --password-file",
-		store.Location(), crypto.ErrWrongPassword, len(ids))
+	return crypto.MasterKey{}, core.ID{}, fmt.Errorf("open %s (%d keys tried): %w",
+		store.Location(), len(ids), crypto.ErrWrongPassword)
 }
 
 func listKeyIDs(ctx context.Context, store blob.Store) ([]core.ID, error) {
