@@ -184,3 +184,57 @@ func TestUnreadableSourceIsAWarning(t *testing.T) {
 		t.Fatal("the readable files were not backed up")
 	}
 }
+
+func TestMissingPackIsNamed(t *testing.T) {
+	src := sourceTree(t, 16)
+	store := mem.New()
+	r := repotest.Init(t, store)
+	res := backup(t, r, []string{src}, archiver.Options{})
+	packs, _ := r.ListPacks(context.Background())
+	var victim repo.PackInfo
+	for _, p := range packs {
+		if p.Size > victim.Size {
+			victim = p
+		}
+	}
+	if err := store.Delete(context.Background(), repo.PackName(victim.ID)); err != nil {
+		t.Fatal(err)
+	}
+	r2 := repotest.Open(t, store)
+	rep, err := checker.Check(context.Background(), r2, checker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || !strings.Contains(rep.Problems[0].String(), victim.ID.String()) || !strings.Contains(rep.Problems[0].String(), "missing") {
+		t.Fatalf("check did not name the missing pack: %v", rep.Problems)
+	}
+	_, err = restorer.Restore(context.Background(), r2, res.Snapshot, restorer.Options{Target: t.TempDir()})
+	if !errors.Is(err, blob.ErrNotFound) || !strings.Contains(err.Error(), victim.ID.Short()) {
+		t.Fatalf("restore with a missing pack: %v, want ErrNotFound naming pack %s", err, victim.ID.Short())
+	}
+}
+
+// Faults on the real S3 path: errors and slow responses on a versitygw
+// backed store still give a complete, checkable backup.
+func TestTransientErrorsOnS3(t *testing.T) {
+	var s3be repotest.Backend
+	for _, be := range repotest.Backends(t) {
+		if be.Name == "s3" {
+			s3be = be
+		}
+	}
+	src := sourceTree(t, 17)
+	f := fault.Wrap(s3be.New(t))
+	r := repotest.Init(t, retry.Wrap(f, retry.Policy{Sleep: noSleep}))
+	f.Add(fault.Rule{Op: fault.OpPut, Prefix: "data/", Times: 2})
+	f.Add(fault.Rule{Op: fault.OpPut, Prefix: "data/", Times: 2, Delay: 200 * time.Millisecond})
+	f.Add(fault.Rule{Op: fault.OpGet, Prefix: "data/", Times: 2, Err: blob.ErrTransient})
+	res := backup(t, r, []string{src}, archiver.Options{})
+	dst := t.TempDir()
+	restore(t, r, res.Snapshot, restorer.Options{Target: dst})
+	testtree.Compare(t, src, filepath.Join(dst, "src"))
+	mustCheck(t, r, true)
+	if f.Calls(fault.OpPut) == 0 {
+		t.Fatal("no calls reached the fault wrapper")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob/mem"
 	"github.com/cairnbackup/cairn/chunkstore/core"
@@ -135,4 +136,44 @@ func TestSaverDedupsAndLoads(t *testing.T) {
 	if _, err := r.LoadBlob(ctx, core.DataBlob, h.Sum([]byte("absent")), nil); !errors.Is(err, repo.ErrBlobMissing) {
 		t.Fatalf("missing blob: %v", err)
 	}
+}
+
+// Two writers running at once: the second dedups against what the first
+// stored after the second had started, once its index refresh runs.
+func TestConcurrentWritersDedup(t *testing.T) {
+	store := mem.New()
+	r := repotest.Init(t, store)
+	a, err := r.NewSaver(ctx, repo.SaverOptions{IndexRefresh: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := repotest.Open(t, store)
+	b, err := rb.NewSaver(ctx, repo.SaverOptions{IndexRefresh: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := []byte("shared between writers")
+	id := r.NewHasher().Sum(plain)
+	if _, err := a.Save(core.DataBlob, id, plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Close(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for !b.Has(id) {
+		if time.Now().After(deadline) {
+			t.Fatal("writer b never saw writer a's blob")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	added, err := b.Save(core.DataBlob, id, plain)
+	if err != nil || added {
+		t.Fatalf("writer b stored the blob again (added=%v, err=%v)", added, err)
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Close(ctx)
 }

@@ -26,6 +26,10 @@ const (
 	// file every 64 packs (about 1 GiB) bounds what a crash leaves
 	// unindexed; those packs are adopted by the next writer anyway.
 	indexEvery = 64
+	// DefaultIndexRefresh is how often a writer reloads index files written
+	// by other writers, so concurrent backups of shared data dedup against
+	// each other. One LIST every 30 s is negligible next to pack uploads.
+	DefaultIndexRefresh = 30 * time.Second
 )
 
 // SaverOptions tune a Saver.
@@ -33,6 +37,9 @@ type SaverOptions struct {
 	Uploads     int
 	Compression *compress.Level // nil: the repository default
 	Purpose     string          // recorded in the session file
+	// IndexRefresh is the period of index reloads; 0 means
+	// DefaultIndexRefresh, negative disables them.
+	IndexRefresh time.Duration
 }
 
 // SaveStats are counters a Saver keeps; safe to read while it runs.
@@ -58,6 +65,8 @@ type Saver struct {
 	uploads chan pack.Finished
 
 	closeUploads sync.Once
+	stopRefresh  chan struct{}
+	refreshDone  chan struct{}
 
 	mu      sync.Mutex
 	writers [3]*pack.Writer // by core.BlobType
@@ -96,7 +105,36 @@ func (r *Repository) NewSaver(ctx context.Context, opts SaverOptions) (*Saver, e
 	for range n {
 		s.group.Go(s.uploadLoop)
 	}
+	s.startRefresh(opts.IndexRefresh)
 	return s, nil
+}
+
+// startRefresh reloads the index periodically until the uploads stop. A
+// failed reload only costs dedup, so it is not an error.
+func (s *Saver) startRefresh(every time.Duration) {
+	s.stopRefresh, s.refreshDone = make(chan struct{}), make(chan struct{})
+	if every == 0 {
+		every = DefaultIndexRefresh
+	}
+	if every < 0 {
+		close(s.refreshDone)
+		return
+	}
+	go func() {
+		defer close(s.refreshDone)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stopRefresh:
+				return
+			case <-s.ctx.Done():
+				return
+			case <-t.C:
+				_ = s.r.LoadIndex(s.ctx)
+			}
+		}
+	}()
 }
 
 // Session returns the writer's session.
@@ -272,7 +310,11 @@ func (s *Saver) Flush(ctx context.Context) error {
 }
 
 func (s *Saver) stopUploads() error {
-	s.closeUploads.Do(func() { close(s.uploads) })
+	s.closeUploads.Do(func() {
+		close(s.stopRefresh)
+		<-s.refreshDone
+		close(s.uploads)
+	})
 	return s.group.Wait()
 }
 
