@@ -201,9 +201,9 @@ func skipFor(n int) int {
 
 // mergeRuns merges when the layout stays the same: the old records between
 // two new ones are copied as one block, so a merge costs about a memmove of
-// the shard. New entries come sorted, so their places are found by one
-// forward scan, which streams through memory where a search per entry
-// would miss the cache and TLB on every probe.
+// the shard. New entries come sorted, so each one's place is found by
+// galloping forward from the previous one, which stays in memory the copy
+// streams through anyway.
 func (s *shard) mergeRuns(add []entry) {
 	st := stride(s.skip)
 	recs := make([]byte, (s.n+len(add))*st)
@@ -240,10 +240,11 @@ func (s *shard) scanTo(from int, e *entry) int {
 		lo, hi = int(s.buckets[e.id[1]]), int(s.buckets[int(e.id[1])+1])
 	}
 	key := e.id[s.skip:]
-	k64 := binary.BigEndian.Uint64(key)
 	i := max(from, lo)
-	for i < hi && s.less(i, key, k64) {
-		i++
+	if i < hi {
+		// Gallop from the last insert point: the next one is typically
+		// deltaRatio records on, a few probes away.
+		i = s.lowerBound(i, hi, i, key, binary.BigEndian.Uint64(key))
 	}
 	for i < hi && bytes.Equal(s.key(i), key) && compareMeta(s.metaAt(i), e.m) < 0 {
 		i++
