@@ -6,7 +6,7 @@ TOOLS_BIN := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS_BIN):$(PATH)
 export CAIRN_VERSITYGW ?= $(TOOLS_BIN)/versitygw
 
-.PHONY: all build tools test test-short lint demo bench clean
+.PHONY: all build tools generate test test-short lint demo clean
 
 all: build
 
@@ -15,6 +15,12 @@ build:
 
 tools:
 	bash scripts/install-tools.sh
+
+# Deep-copy code and CRDs from the API types (controlplane/api). A test
+# fails when the committed output is stale.
+generate: tools
+	controller-gen object paths=./controlplane/api/...
+	controller-gen crd paths=./controlplane/api/... output:crd:artifacts:config=deploy/crds
 
 # Every test, including those against real servers the tests start.
 test: tools
