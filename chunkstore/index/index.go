@@ -119,15 +119,7 @@ func (ix *Index) addLocked(pack core.ID, blobs []Blob) error {
 }
 
 // location turns a record's meta into a Location. Caller holds the lock.
-func (ix *Index) location(m meta) Location {
-	return Location{
-		Pack:      ix.packs.ids[m.packNum()],
-		Type:      m.blobType(),
-		Offset:    m.offset,
-		Length:    m.length,
-		RawLength: m.raw,
-	}
-}
+func (ix *Index) location(m meta) Location { return m.location(ix.packs.ids) }
 
 // Lookup returns where blob id is stored. When several packs hold it, any
 // one that is not excluded is returned. It does not allocate.

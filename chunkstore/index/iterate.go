@@ -33,12 +33,7 @@ func (ix *Index) view() *view {
 	return v
 }
 
-func (v *view) location(m meta) Location {
-	return Location{
-		Pack: v.packs[m.packNum()], Type: m.blobType(),
-		Offset: m.offset, Length: m.length, RawLength: m.raw,
-	}
-}
+func (v *view) location(m meta) Location { return m.location(v.packs) }
 
 func (v *view) blob(id *core.ID, m meta) Blob {
 	return Blob{ID: *id, Type: m.blobType(), Offset: m.offset, Length: m.length, RawLength: m.raw}

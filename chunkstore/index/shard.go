@@ -50,6 +50,14 @@ func (m meta) blobType() core.BlobType {
 	return core.DataBlob
 }
 
+// location expands m, with packs the pack table it was numbered in.
+func (m meta) location(packs []core.ID) Location {
+	return Location{
+		Pack: packs[m.packNum()], Type: m.blobType(),
+		Offset: m.offset, Length: m.length, RawLength: m.raw,
+	}
+}
+
 func (m meta) put(b []byte) {
 	_ = b[metaSize-1]
 	binary.LittleEndian.PutUint32(b[0:], m.pack)
