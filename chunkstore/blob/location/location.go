@@ -64,6 +64,9 @@ type Options struct {
 	PathStyle bool
 	// CACertFile is a PEM file of extra CAs to trust for the S3 endpoint.
 	CACertFile string
+	// CACertPEM is the same bundle given inline (from a Kubernetes object);
+	// it is used when CACertFile is empty.
+	CACertPEM []byte
 	// Credentials; all empty falls back to the AWS_* environment variables.
 	AccessKeyID, SecretAccessKey, SessionToken string
 	// Retry overrides the retry policy; zero fields take retry's defaults.
@@ -174,6 +177,7 @@ func openS3(ctx context.Context, u URL, opts Options) (*s3.Store, error) {
 		AccessKeyID:     opts.AccessKeyID,
 		SecretAccessKey: opts.SecretAccessKey,
 		SessionToken:    opts.SessionToken,
+		CACertPEM:       opts.CACertPEM,
 	}
 	if opts.CACertFile != "" {
 		pem, err := os.ReadFile(opts.CACertFile)
