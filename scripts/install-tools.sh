@@ -43,7 +43,7 @@ go_tool controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen v0.23.0
 kube_apiserver() {
 	local version=$1 staging=${1/v1./v0.}
 	local have
-	have="$(go version -m "$bin/kube-apiserver" 2>/dev/null | awk '$1 == "dep" && $2 == "k8s.io/kubernetes" { print $3; exit }' || true)"
+	have="$(go version -m "$bin/kube-apiserver" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "k8s.io/kubernetes" { print $3; exit }' || true)"
 	if [[ $have == "$version" ]]; then
 		echo "ok       kube-apiserver $version"
 		return
