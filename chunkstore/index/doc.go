@@ -26,9 +26,9 @@
 // adding a known pack reuses its number. Packs excluded by prune are a
 // bitset over pack numbers.
 //
-// New entries go into a per-shard delta (a map by ID) and are merged into
-// the records, in a new array of exactly the right size, once the delta
-// passes 1/64 of the shard. Merging one shard at a time keeps the lock hold
+// New entries go into a per-shard delta (an array with a small
+// open-addressing hash) and are merged into the records, in a new array of
+// exactly the right size, once the delta passes 1/64 of the shard. Merging one shard at a time keeps the lock hold
 // short (about 1/256 of the index is copied) and the transient memory small.
 //
 // Lookups search the bucket by interpolation: IDs are keyed hashes, so a
@@ -54,19 +54,21 @@
 //
 // One sync.RWMutex guards the index. Lookups take it for reading and do not
 // allocate. Measured on the 2-core development machine, a lookup in a 4M
-// entry index costs about 350 ns alone and about 260 ns per lookup with two
-// goroutines, against 245 ns for the same search without the lock: lookups
-// wait on memory (one dependent DRAM miss costs about 170 ns there), not on
-// the lock, so nothing finer is warranted.
+// entry index costs about 345 ns for a hit and 300 ns for a miss, and two
+// goroutines together do one every 155 ns, 2.1 times the throughput:
+// lookups wait on memory (one dependent DRAM miss costs about 170 ns
+// there), not on the lock, so nothing finer is warranted.
 //
 // # Measured size
 //
 // BenchmarkIndexMemory10M (10 million random blobs, 16 per pack, heap
 // growth after a GC) measures 46.56 bytes per entry after Compact: 44 for
 // records, 2 for pack IDs, 0.4 for the pack hash, 0.03 for bucket tables.
-// Before Compact, with deltas pending, it was 46.9; when every shard's delta
-// is full at once it can reach about 48.5. Adding costs about 1 µs per
-// blob, most of it the duplicate check, which is a lookup.
+// Without Compact, deltas pending, it measured 46.76; a delta is capped at
+// 1/64 of its shard at about 60 bytes per entry, so the worst case is about
+// 47.6. Adding costs about 1.3 µs per blob in a 4M entry index: a third is
+// the duplicate check, which is a lookup, and half is merging, which is
+// memory bandwidth.
 //
 // # Index file format
 //
