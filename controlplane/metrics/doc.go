@@ -1,0 +1,10 @@
+// Package metrics holds cairn's controller metrics and the small functions
+// controllers call to record them. The collectors are registered once, at
+// package initialisation, on controller-runtime's metrics.Registry, so they
+// are served by the manager's metrics endpoint with no further wiring.
+//
+// Names follow cairn_<subsystem>_<what>_<unit>. Label values are bounded:
+// result is a final phase (Completed, PartiallyFailed, Failed) and schedule
+// is a Schedule's name, whose series is removed when the Schedule is
+// deleted (ForgetSchedule), so a churn of schedules does not leak series.
+package metrics
