@@ -111,7 +111,7 @@ func TestSelect(t *testing.T) {
 			drop:   []string{"2026-11-26T10:00:00Z", "2026-10-15T10:00:00Z"},
 		},
 		{
-			name:   "buckets are UTC",
+			name: "buckets are UTC",
 			// 01:30 and 00:30 on 26 Nov UTC: one bucket, though local dates differ.
 			in:     entries("2026-11-25T23:30:00-02:00", "2026-11-26T00:30:00Z"),
 			policy: v1alpha1.Retention{Daily: 5},
