@@ -40,3 +40,16 @@ demo: build
 
 clean:
 	rm -rf bin
+
+# Benchmark harness (bench/): cairn beside restic and kopia. `bench` takes
+# tens of minutes and writes bench/RESULTS.md and bench/results.json;
+# `bench-smoke` takes about a minute on tiny datasets, writes to a temporary
+# directory, and fails on any tool error or incorrect restore.
+.PHONY: bench-smoke
+bench: build tools
+	bash scripts/install-bench-tools.sh
+	$(GO) run ./bench/cmd/cairn-bench
+
+bench-smoke: build tools
+	bash scripts/install-bench-tools.sh
+	$(GO) run ./bench/cmd/cairn-bench -smoke

@@ -1,0 +1,125 @@
+package dataset
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// digestDir hashes every file's path and content, in walk order.
+func digestDir(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		h.Write([]byte(rel + "\x00"))
+		if d.Type().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			h.Write(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func smallImage(root string) *Image {
+	return &Image{Root: root, Name: "vm", Seed: 7, Size: 40 * BlockSize,
+		ZeroFrac: 0.3, TextFrac: 0.2, ChangeFrac: 0.05}
+}
+
+func smallTree(root string) *Tree {
+	return &Tree{Root: root, Name: "files", Seed: 7, Files: 300, MinSize: 1 << 10,
+		MaxSize: 64 << 10, ChangeFrac: 0.05}
+}
+
+// prepared is what the tests need of both shapes.
+type prepared interface {
+	Prepare(context.Context) error
+	Mutate() error
+	Revert() error
+	Dir() string
+}
+
+func TestReproducibleAndReversible(t *testing.T) {
+	cases := []struct {
+		name string
+		make func(root string) prepared
+	}{
+		{"image", func(r string) prepared { return smallImage(r) }},
+		{"tree", func(r string) prepared { return smallTree(r) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := c.make(t.TempDir()), c.make(t.TempDir())
+			for _, d := range []prepared{a, b} {
+				if err := d.Prepare(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			base := digestDir(t, a.Dir())
+			if got := digestDir(t, b.Dir()); got != base {
+				t.Fatalf("same seed, different bytes: %s vs %s", got, base)
+			}
+			if err := a.Mutate(); err != nil {
+				t.Fatal(err)
+			}
+			if digestDir(t, a.Dir()) == base {
+				t.Fatal("Mutate changed nothing")
+			}
+			// An interrupted run leaves the variant applied; Prepare
+			// must bring the base back.
+			if err := c.make(filepath.Dir(a.Dir())).Prepare(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := digestDir(t, a.Dir()); got != base {
+				t.Fatal("Prepare after Mutate did not restore the base dataset")
+			}
+		})
+	}
+}
+
+func TestImageShares(t *testing.T) {
+	im := smallImage(t.TempDir())
+	if err := im.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(im.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := make([]byte, BlockSize)
+	zeros := 0
+	for off := 0; off < len(data); off += BlockSize {
+		if bytes.Equal(data[off:off+BlockSize], zero) {
+			zeros++
+		}
+	}
+	if want := 12; zeros != want { // 30% of 40 blocks
+		t.Fatalf("zero blocks: got %d, want %d", zeros, want)
+	}
+}
+
+func TestTreeVariantCounts(t *testing.T) {
+	tr := smallTree(t.TempDir())
+	mod, add, del := tr.Changes()
+	if mod != 15 || add != 2 || del != 2 {
+		t.Fatalf("changes: got %d modified, %d added, %d deleted", mod, add, del)
+	}
+	if tr.Dirs() < 10 {
+		t.Fatalf("only %d directories", tr.Dirs())
+	}
+}

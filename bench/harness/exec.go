@@ -1,0 +1,99 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// command is one invocation of a tool.
+type command struct {
+	bin  string
+	args []string
+	env  []string // added to the cleaned environment
+}
+
+// measurement is what one child process cost. Wall time runs from fork to
+// reap; CPU and peak RSS come from the child's rusage, which covers the
+// child and any children it waited for.
+type measurement struct {
+	Wall   time.Duration
+	User   time.Duration
+	Sys    time.Duration
+	MaxRSS int64 // bytes
+	Stdout []byte
+}
+
+// commandTimeout bounds one tool run: the slowest expected step, a 2 GiB
+// restore, takes well under a minute; the rest is slack for a loaded machine.
+const commandTimeout = 30 * time.Minute
+
+// stderrTail is how much of a failing tool's stderr an error quotes.
+const stderrTail = 4096
+
+func (c command) String() string {
+	return strings.Join(append([]string{c.bin}, c.args...), " ")
+}
+
+// run starts the command, waits for it and returns its cost. Any non-zero
+// exit is an error that quotes the end of stderr: a tool that reports
+// partial success has not done the work being measured.
+func run(ctx context.Context, c command) (measurement, error) {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, c.args...)
+	cmd.Env = append(cleanEnv(), c.env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	start := time.Now()
+	err := cmd.Run()
+	m := measurement{Wall: time.Since(start), Stdout: stdout.Bytes()}
+	if ru, ok := usage(cmd.ProcessState); ok {
+		m.User = time.Duration(ru.Utime.Nano())
+		m.Sys = time.Duration(ru.Stime.Nano())
+		m.MaxRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	if err != nil {
+		return m, fmt.Errorf("%s: %w\n%s", c, err, tail(stderr.Bytes(), stderrTail))
+	}
+	return m, nil
+}
+
+func usage(ps *os.ProcessState) (*syscall.Rusage, bool) {
+	if ps == nil {
+		return nil, false
+	}
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	return ru, ok
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = append([]byte("…"), b[len(b)-n:]...)
+	}
+	return string(b)
+}
+
+// cleanEnv drops variables through which the developer's shell could
+// change a tool's behaviour (repository, password, cache, S3 endpoint), so
+// that every tool runs as configured here and nowhere else.
+func cleanEnv() []string {
+	drop := []string{"RESTIC_", "KOPIA_", "CAIRN_", "AWS_", "GOGC=", "GOMAXPROCS=", "GOMEMLIMIT=", "GODEBUG=", "HOME=", "XDG_"}
+	var env []string
+next:
+	for _, kv := range os.Environ() {
+		for _, p := range drop {
+			if strings.HasPrefix(kv, p) {
+				continue next
+			}
+		}
+		env = append(env, kv)
+	}
+	return env
+}
