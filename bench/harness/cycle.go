@@ -84,8 +84,7 @@ func (cr *cycleRun) backup(ctx context.Context, phase string, bytes int64) error
 	if err != nil {
 		return err
 	}
-	s := cr.sample(phase, bytes, m)
-	s.ServerCPUSeconds = cr.serverCPU() - cpu
+	s := cr.sample(phase, bytes, m, cr.serverCPU()-cpu)
 	s.Stages = stages
 	if s.RepoBytes, err = diskUsage(cr.tool.RepoDir(cr.c)); err != nil {
 		return fmt.Errorf("repository size: %w", err)
@@ -103,9 +102,7 @@ func (cr *cycleRun) restore(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	s := cr.sample(PhaseRestore, cr.ds.info.MutatedBytes, m)
-	s.ServerCPUSeconds = cr.serverCPU() - cpu
-	cr.record(s)
+	cr.record(cr.sample(PhaseRestore, cr.ds.info.MutatedBytes, m, cr.serverCPU()-cpu))
 	return nil
 }
 
@@ -118,17 +115,21 @@ func (cr *cycleRun) serverCPU() float64 {
 	return cr.h.s3.cpuSeconds()
 }
 
-func (cr *cycleRun) sample(phase string, bytes int64, m measurement) Sample {
+// sample turns a measurement into a Sample; serverCPU is the S3 server's
+// share of the machine's CPU time, which is the tool's cost, not others'.
+func (cr *cycleRun) sample(phase string, bytes int64, m measurement, serverCPU float64) Sample {
+	own := (m.User + m.Sys).Seconds() + serverCPU
 	return Sample{Config: cr.cfg.info.Name, Dataset: cr.ds.info.Name, Run: cr.run, Phase: phase, Bytes: bytes,
 		WallSeconds: m.Wall.Seconds(), UserSeconds: m.User.Seconds(), SysSeconds: m.Sys.Seconds(),
-		MaxRSSBytes: m.MaxRSS}
+		MaxRSSBytes: m.MaxRSS, ServerCPUSeconds: serverCPU, OtherCPUSeconds: max(0, m.MachineBusy.Seconds()-own)}
 }
 
 func (cr *cycleRun) record(s Sample) {
 	cr.samples = append(cr.samples, s)
 	mbps := float64(s.Bytes) / 1e6 / max(s.WallSeconds, 1e-9)
-	fmt.Fprintf(cr.h.cfg.Log, "  run %d  %-8s %-13s %-11s %7.2fs %8.1f MB/s  cpu %6.2fs  rss %5d MiB",
-		s.Run, s.Dataset, s.Config, s.Phase, s.WallSeconds, mbps, s.UserSeconds+s.SysSeconds, s.MaxRSSBytes>>20)
+	fmt.Fprintf(cr.h.cfg.Log, "  run %d  %-8s %-13s %-11s %7.2fs %8.1f MB/s  cpu %6.2fs  rss %5d MiB  others %5.2fs",
+		s.Run, s.Dataset, s.Config, s.Phase, s.WallSeconds, mbps, s.UserSeconds+s.SysSeconds, s.MaxRSSBytes>>20,
+		s.OtherCPUSeconds)
 	if s.RepoBytes > 0 {
 		fmt.Fprintf(cr.h.cfg.Log, "  repo %6d MiB", s.RepoBytes>>20)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,7 +27,11 @@ type measurement struct {
 	User   time.Duration
 	Sys    time.Duration
 	MaxRSS int64 // bytes
-	Stdout []byte
+	// MachineBusy is the CPU time all processes used meanwhile, from
+	// /proc/stat; minus the child's own, it shows interference from
+	// other work on a shared machine.
+	MachineBusy time.Duration
+	Stdout      []byte
 }
 
 // commandTimeout bounds one tool run: the slowest expected step, a 2 GiB
@@ -51,9 +56,10 @@ func run(ctx context.Context, c command) (measurement, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	busy := machineBusy()
 	start := time.Now()
 	err := cmd.Run()
-	m := measurement{Wall: time.Since(start), Stdout: stdout.Bytes()}
+	m := measurement{Wall: time.Since(start), MachineBusy: machineBusy() - busy, Stdout: stdout.Bytes()}
 	if ru, ok := usage(cmd.ProcessState); ok {
 		m.User = time.Duration(ru.Utime.Nano())
 		m.Sys = time.Duration(ru.Stime.Nano())
@@ -63,6 +69,29 @@ func run(ctx context.Context, c command) (measurement, error) {
 		return m, fmt.Errorf("%s: %w\n%s", c, err, tail(stderr.Bytes(), stderrTail))
 	}
 	return m, nil
+}
+
+// machineBusy is the CPU time spent so far by the whole machine, outside
+// idle and I/O wait, from the first line of /proc/stat (in USER_HZ ticks).
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
 }
 
 func usage(ps *os.ProcessState) (*syscall.Rusage, bool) {

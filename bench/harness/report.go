@@ -50,6 +50,7 @@ func writeMachine(b *strings.Builder, r *Results) {
 		{"kernel", m.Kernel},
 		{"Go", m.GoVersion},
 		{"load average before / after", m.LoadBefore + " / " + m.LoadAfter},
+		{"CPU used by other processes while a tool was measured", interference(r)},
 		{"datasets on", fmt.Sprintf("`%s`, %s", r.Setup.ScratchDir, r.Setup.ScratchFS)},
 		{"repositories, caches and restores on", fmt.Sprintf("`%s`, %s", r.Setup.RepoDir, r.Setup.RepoFS)},
 	}
@@ -91,6 +92,27 @@ Ratios are cairn's median over the peer's median for the same figure: below
 MB/s.
 
 `)
+}
+
+// interference sums the other processes' CPU time over all measured
+// phases and names the most disturbed one: on a shared 2-core machine this
+// says how far the figures can be trusted.
+func interference(r *Results) string {
+	var other, wall float64
+	var worst Sample
+	for _, s := range r.Samples {
+		other += s.OtherCPUSeconds
+		wall += s.WallSeconds
+		if s.OtherCPUSeconds/max(s.WallSeconds, 1e-9) > worst.OtherCPUSeconds/max(worst.WallSeconds, 1e-9) {
+			worst = s
+		}
+	}
+	if wall == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f s in %.0f s of measured wall time (%.2f of %d cores on average); most disturbed: "+
+		"run %d %s %s %s, %.1f s in %.1f s", other, wall, other/wall, r.Machine.CPUs,
+		worst.Run, worst.Dataset, worst.Config, worst.Phase, worst.OtherCPUSeconds, worst.WallSeconds)
 }
 
 // formatBytes prints binary units, as du -h does.

@@ -32,6 +32,13 @@ var figures = []figure{
 	{"repository size (MiB)", func(m Median) float64 { return float64(m.RepoBytes) / (1 << 20) }, "%.0f", true},
 }
 
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
 func (r *Results) titleOf(config string) string {
 	for _, c := range r.Configs {
 		if c.Name == config {
@@ -59,7 +66,7 @@ func writeTables(b *strings.Builder, r *Results) {
 		}
 	}
 	for _, d := range r.Datasets {
-		fmt.Fprintf(b, "### %s (%s, %d files)\n\n", d.Title, formatBytes(d.Bytes), d.Files)
+		fmt.Fprintf(b, "### %s (%s, %s)\n\n", d.Title, formatBytes(d.Bytes), plural(d.Files, "file"))
 		for _, p := range phases {
 			fmt.Fprintf(b, "%s:\n\n", phaseTitles[p])
 			writePhaseTable(b, r, d.Name, p, cols)

@@ -62,7 +62,10 @@ type Sample struct {
 	RepoBytes int64 `json:"repo_bytes,omitempty"`
 	// ServerCPUSeconds is versitygw's CPU time during the phase (S3 leg).
 	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
-	Stages           *Stages `json:"stages,omitempty"`
+	// OtherCPUSeconds is CPU time used by the rest of the machine during
+	// the phase: interference on a shared machine.
+	OtherCPUSeconds float64 `json:"other_cpu_seconds"`
+	Stages          *Stages `json:"stages,omitempty"`
 }
 
 // Failure is a tool error or an incorrect restore. Any failure makes the

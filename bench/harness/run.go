@@ -69,8 +69,8 @@ func (h *harness) prepare(ctx context.Context) error {
 		if err := ds.data.Prepare(ctx); err != nil {
 			return err
 		}
-		note := fmt.Sprintf("%s: %s, %d files, ready in %.1fs", ds.info.Name, formatBytes(ds.info.Bytes),
-			ds.info.Files, time.Since(start).Seconds())
+		note := fmt.Sprintf("%s: %s, %s, ready in %.1fs", ds.info.Name, formatBytes(ds.info.Bytes),
+			plural(ds.info.Files, "file"), time.Since(start).Seconds())
 		fmt.Fprintln(h.cfg.Log, "dataset", note)
 		h.res.Setup.GenerateNotes = append(h.res.Setup.GenerateNotes, note)
 		h.res.Datasets = append(h.res.Datasets, ds.info)

@@ -130,9 +130,10 @@ func toolVersions(ctx context.Context, b Binaries) map[string]string {
 		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 		return line
 	}
+	kopia, _, _ := strings.Cut(ask(b.Kopia, "--version"), " ")
 	return map[string]string{
 		"restic": ask(b.Restic, "version"),
-		"kopia":  ask(b.Kopia, "--version"),
+		"kopia":  kopia,
 		"go":     runtime.Version(),
 	}
 }
