@@ -26,16 +26,17 @@ func (c *collector) addDependencies(ctx context.Context) error {
 	return c.addDefinitions(ctx)
 }
 
-// addNamespaces adds the Namespace objects of the selected namespaces.
-// With a label selector only the namespaces that hold a collected object
-// are added: a selector picks an application, not every namespace.
+// addNamespaces adds the Namespace objects of the selected namespaces,
+// empty ones included, when the filter selects whole namespaces. With a
+// label selector or included resources, only the namespaces that hold a
+// collected object are added: the filter picks objects, not namespaces.
 func (c *collector) addNamespaces() {
 	r, ok := c.resources[namespacesGR]
 	if !ok || c.m.resourceExcluded(namespacesGR) {
 		return
 	}
 	needed := c.namespaces
-	if len(c.m.selectors) > 0 {
+	if !c.m.wholeNamespaces() {
 		needed = map[string]*unstructured.Unstructured{}
 		for k := range c.items {
 			if ns := c.namespaces[k.namespace]; ns != nil {

@@ -159,6 +159,12 @@ func (m *matcher) includesEverything() bool {
 	return len(m.nsInclude) == 0 || slices.Contains(m.nsInclude, "*")
 }
 
+// wholeNamespaces reports whether the filter takes everything in the
+// namespaces it selects: no label selector and no resource includes.
+func (m *matcher) wholeNamespaces() bool {
+	return len(m.selectors) == 0 && (len(m.resInclude) == 0 || slices.Contains(m.resInclude, "*"))
+}
+
 // namespaceSelected applies the namespace globs.
 func (m *matcher) namespaceSelected(ns string) bool {
 	if len(m.nsInclude) > 0 && !matchAny(m.nsInclude, ns) {
