@@ -1,0 +1,151 @@
+package schedule_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/internal/testenv"
+	"github.com/cairnbackup/cairn/controlplane/schedule"
+)
+
+// startManager runs a manager with the Schedule controller on env until
+// the test ends.
+func startManager(t *testing.T, env *testenv.Env, clock schedule.Clock) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:     env.Scheme,
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := schedule.New(schedule.Config{Clock: clock, MaxWait: 100 * time.Millisecond})
+	if err := r.SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+}
+
+// eventually polls cond until it holds or 20 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func createNamespace(t *testing.T, c client.Client) {
+	t.Helper()
+	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func complete(t *testing.T, c client.Client, name string) {
+	t.Helper()
+	ctx := context.Background()
+	var b v1alpha1.Backup
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &b); err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.Now()
+	b.Status.Phase, b.Status.StartTime, b.Status.CompletionTime = v1alpha1.BackupCompleted, &now, &now
+	if err := c.Status().Update(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func listBackups(t *testing.T, c client.Client) []string {
+	t.Helper()
+	var list v1alpha1.BackupList
+	if err := c.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, b := range list.Items {
+		names = append(names, b.Name)
+	}
+	return names
+}
+
+// On a real API server: the cron fires twice under a fake clock, and
+// retention (keep last 1) deletes the older Backup once the newer one
+// completes; an invalid expression is reported in the Valid condition.
+func TestIntegrationScheduleFiresAndRetires(t *testing.T) {
+	env := testenv.Start(t)
+	createNamespace(t, env.Client)
+	// Start just before an hour boundary, after the Schedule's creation.
+	start := time.Now().UTC().Truncate(time.Hour).Add(time.Hour - time.Minute)
+	clock := &fakeClock{t: start}
+	startManager(t, env, clock)
+	ctx := context.Background()
+
+	s := &v1alpha1.Schedule{ObjectMeta: metav1.ObjectMeta{Name: "hourly", Namespace: ns},
+		Spec: v1alpha1.ScheduleSpec{Schedule: "0 * * * *", Retention: v1alpha1.Retention{KeepLast: 1},
+			Template: v1alpha1.BackupSpec{IncludedNamespaces: []string{"app"}}}}
+	if err := env.Client.Create(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	first := schedule.BackupName("hourly", start.Add(time.Minute))
+	second := schedule.BackupName("hourly", start.Add(time.Hour+time.Minute))
+
+	clock.Add(2 * time.Minute)
+	eventually(t, "the first Backup", func() bool { return strings.Join(listBackups(t, env.Client), ",") == first })
+	complete(t, env.Client, first)
+
+	clock.Add(time.Hour)
+	eventually(t, "the second Backup", func() bool { return len(listBackups(t, env.Client)) == 2 })
+	complete(t, env.Client, second)
+	eventually(t, "retention to delete "+first, func() bool {
+		return strings.Join(listBackups(t, env.Client), ",") == second
+	})
+
+	var got v1alpha1.Schedule
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(s), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.LastBackupName != second || got.Status.LastSuccessfulBackupTime == nil || got.Status.NextScheduleTime == nil {
+		t.Fatalf("status: %+v", got.Status)
+	}
+
+	bad := &v1alpha1.Schedule{ObjectMeta: metav1.ObjectMeta{Name: "typo", Namespace: ns},
+		Spec: v1alpha1.ScheduleSpec{Schedule: "0 25 * * *"}}
+	if err := env.Client.Create(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Valid=False on the invalid Schedule", func() bool {
+		var b v1alpha1.Schedule
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bad), &b); err != nil {
+			t.Fatal(err)
+		}
+		c := meta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionValid)
+		return c != nil && c.Status == metav1.ConditionFalse &&
+			strings.Contains(c.Message, `Schedule cairn/typo: cron expression "0 25 * * *" is invalid`)
+	})
+}
