@@ -154,6 +154,18 @@ func writeStages(b *strings.Builder, r *Results) {
 			}
 		}
 	}
+	b.WriteString("\nBottleneck of cairn (default configuration), per dataset:\n\n")
+	for _, d := range r.Datasets {
+		var parts []string
+		for _, p := range []string{PhaseBackup, PhaseIncremental} {
+			if m, ok := r.find("cairn", d.Name, p); ok && m.StageShares != nil {
+				parts = append(parts, strings.ToLower(phaseTitles[p])+": "+bottleneck(m))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(b, "- %s — %s\n", d.Title, strings.Join(parts, "; "))
+		}
+	}
 	b.WriteString("\n")
 }
 
