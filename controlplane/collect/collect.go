@@ -129,11 +129,15 @@ func (c *collector) selectNamespaces(ctx context.Context) error {
 			c.warnf("spec.includedNamespaces pattern %q matches no namespace", p)
 		}
 	}
-	if len(missing) > 0 {
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
 		return fmt.Errorf("%w: namespace %s in spec.includedNamespaces does not exist; fix the Backup's includedNamespaces (create the namespace first, or remove it from the list)",
-			ErrNamespaceNotFound, strings.Join(missing, ", "))
+			ErrNamespaceNotFound, missing[0])
 	}
-	return nil
+	return fmt.Errorf("%w: namespaces %s in spec.includedNamespaces do not exist; fix the Backup's includedNamespaces (create them first, or remove them from the list)",
+		ErrNamespaceNotFound, strings.Join(missing, ", "))
 }
 
 func matchesAnyName(pattern string, names map[string]bool) bool {

@@ -187,8 +187,11 @@ func TestCollectInvalidFilters(t *testing.T) {
 				{Key: "app", Operator: "Near", Values: []string{"x"}}}}},
 			ErrInvalidFilter, []string{"labelSelector"}},
 		{"an included namespace that does not exist",
+			v1alpha1.BackupSpec{IncludedNamespaces: []string{"shop", "nope"}},
+			ErrNamespaceNotFound, []string{`namespace "nope" in spec.includedNamespaces does not exist`, "fix the Backup's includedNamespaces"}},
+		{"several included namespaces that do not exist",
 			v1alpha1.BackupSpec{IncludedNamespaces: []string{"shop", "nope", "gone"}},
-			ErrNamespaceNotFound, []string{`"nope"`, `"gone"`, "includedNamespaces"}},
+			ErrNamespaceNotFound, []string{`namespaces "nope", "gone" in spec.includedNamespaces do not exist`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
