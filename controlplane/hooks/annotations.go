@@ -186,7 +186,7 @@ func parseCommand(v string) ([]string, error) {
 func jsonProblem(err error) string {
 	switch e := err.(type) {
 	case *json.SyntaxError:
-		return fmt.Sprintf("syntax error at byte %d", e.Offset)
+		return fmt.Sprintf("%v, at byte %d", e, e.Offset)
 	case *json.UnmarshalTypeError:
 		return fmt.Sprintf("a %s where a string belongs, at byte %d", e.Value, e.Offset)
 	}
