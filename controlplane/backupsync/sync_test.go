@@ -101,7 +101,7 @@ func newHarness(t *testing.T, reader *interceptor.Funcs, objs ...client.Object) 
 		WithStatusSubresource(&v1alpha1.BackupLocation{}, &v1alpha1.Backup{}).WithObjects(objs...).Build()
 	var apiReader client.Reader = c
 	if reader != nil {
-		apiReader = interceptor.NewClient(c.(client.WithWatch), *reader)
+		apiReader = interceptor.NewClient(c, *reader)
 	}
 	h := &harness{t: t, client: c, rec: events.NewFakeRecorder(100), clock: &fakeClock{t: t0}}
 	h.r = backupsync.New(backupsync.Config{Client: c, APIReader: apiReader, Recorder: h.rec,
