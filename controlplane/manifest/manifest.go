@@ -116,6 +116,31 @@ func Delete(ctx context.Context, r Deleter, id core.ID) error {
 	return nil
 }
 
+// DeleteBackup removes every manifest naming backup, not only the one its
+// status records: a controller that crashed between saving a manifest and
+// recording it saves another, and a leftover would bring the backup back
+// through the sync controller. Manifests that cannot be read are left (the
+// sync controller cannot import them either). It costs one LIST and one
+// GET per manifest; call it when a backup is deleted, not on a hot path.
+func DeleteBackup(ctx context.Context, r interface {
+	Reader
+	Deleter
+}, backup string) error {
+	all, err := List(ctx, r)
+	if all == nil && err != nil {
+		return fmt.Errorf("delete manifests of backup %s: %w", backup, err)
+	}
+	for _, s := range all {
+		if s.BackupName != backup {
+			continue
+		}
+		if err := Delete(ctx, r, s.ID); err != nil {
+			return fmt.Errorf("delete manifests of backup %s: %w", backup, err)
+		}
+	}
+	return nil
+}
+
 // List loads every manifest, in the order of their IDs. Manifests that
 // cannot be read (corrupt, newer version) do not hide the others: List
 // returns those it read together with an error that joins each failure.

@@ -101,3 +101,20 @@ func TestNewest(t *testing.T) {
 		t.Fatalf("Newest = %+v", newest)
 	}
 }
+
+func TestDeleteBackupRemovesEveryManifestOfIt(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	for _, name := range []string{"a", "a", "b"} {
+		if _, err := manifest.Save(ctx, r, &manifest.Manifest{BackupName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := manifest.DeleteBackup(ctx, r, "a"); err != nil {
+		t.Fatal(err)
+	}
+	all, err := manifest.List(ctx, r)
+	if err != nil || len(all) != 1 || all[0].BackupName != "b" {
+		t.Fatalf("left: %+v, %v", all, err)
+	}
+}
