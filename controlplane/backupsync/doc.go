@@ -14,8 +14,9 @@
 // read once per process and cached.
 //
 // Deleted backups do not come back. Deleting a Backup forgets its snapshots
-// and deletes its manifest in the repository before the object disappears
-// (the backup controller's finalizer does both, manifest first). Before it
+// and deletes its manifests in the repository (manifest.DeleteBackup)
+// before the object disappears; the backup controller's finalizer does
+// both before it lets go of the object. Before it
 // creates a Backup, this controller confirms through the API server, not
 // its cache, that the object is absent, and only then that the manifest
 // still exists: a Backup whose deletion finished has no manifest left, so

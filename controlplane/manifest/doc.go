@@ -16,10 +16,10 @@
 // Invariants:
 //   - Readers refuse a version they do not know (newer writers), rather
 //     than import a backup they might misread.
-//   - Deleting a backup's repository data deletes its manifest first, before
-//     the Backup object disappears: the sync controller only imports a
-//     Backup whose manifest still exists after it saw the object absent, so
-//     a deleted backup is never resurrected.
+//   - Deleting a backup deletes its manifests (DeleteBackup: all of them)
+//     before the Backup object disappears: the sync controller only imports
+//     a Backup whose manifest still exists after it saw the object absent,
+//     so a deleted backup is never resurrected.
 //   - Several manifests may name the same backup (a controller that crashed
 //     after saving and saved again); readers take the newest by Created.
 package manifest
