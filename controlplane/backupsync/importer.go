@@ -136,6 +136,11 @@ func (r *Reconciler) importBackup(ctx context.Context, loc *v1alpha1.BackupLocat
 		if apierrors.IsAlreadyExists(err) {
 			return false, nil
 		}
+		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+			r.warnOnce(loc, "invalid:"+s.ID.String(), "ManifestSkipped", "manifest %s: the API server rejected "+
+				"Backup %s: %v; not imported (is this cluster's cairn older than the one that made it?)", s.ID.Short(), b.Name, err)
+			return false, nil
+		}
 		return false, fmt.Errorf("import Backup %s/%s: %w", b.Namespace, b.Name, err)
 	}
 	return true, r.writeStatus(ctx, b, s)
