@@ -35,6 +35,9 @@ type Config struct {
 // Binaries are the programs the harness runs.
 type Binaries struct {
 	Cairn, Restic, Kopia, Versitygw string
+	// Launcher is the benchmark binary itself, which main turns into a
+	// launcher when its first argument is LauncherArg.
+	Launcher string
 }
 
 // Full-size and smoke-size defaults. The full sizes are issue 3's; the
@@ -71,6 +74,9 @@ func (c *Config) Defaults() {
 	b.Restic = orDefault(b.Restic, filepath.Join(tools, "restic"))
 	b.Kopia = orDefault(b.Kopia, filepath.Join(tools, "kopia"))
 	b.Versitygw = orDefault(b.Versitygw, filepath.Join(tools, "versitygw"))
+	if b.Launcher == "" {
+		b.Launcher, _ = os.Executable()
+	}
 }
 
 func pick(smoke bool, small, full int64) int64 {
@@ -151,17 +157,21 @@ type toolConfig struct {
 func (c *Config) toolConfigs() []toolConfig {
 	all := []toolConfig{
 		{info: ConfigInfo{"cairn", "cairn", "cairn repo init (compression fastest)"},
-			make: func(b Binaries, _ *s3Server) tool { return &cairnTool{bin: b.Cairn} }},
+			make: func(b Binaries, _ *s3Server) tool { return &cairnTool{runner: runner{b.Launcher}, bin: b.Cairn} }},
 		{info: ConfigInfo{"cairn-nocomp", "cairn, no compression", "cairn repo init --compression off"},
-			make: func(b Binaries, _ *s3Server) tool { return &cairnTool{bin: b.Cairn, compression: "off"} }},
+			make: func(b Binaries, _ *s3Server) tool {
+				return &cairnTool{runner: runner{b.Launcher}, bin: b.Cairn, compression: "off"}
+			}},
 		{info: ConfigInfo{"restic", "restic", "restic init (compression auto)"}, peer: true,
-			make: func(b Binaries, _ *s3Server) tool { return &resticTool{bin: b.Restic} }},
+			make: func(b Binaries, _ *s3Server) tool { return &resticTool{runner: runner{b.Launcher}, bin: b.Restic} }},
 		{info: ConfigInfo{"kopia", "kopia", "kopia repository create filesystem (no compression)"}, peer: true,
-			make: func(b Binaries, _ *s3Server) tool { return &kopiaTool{bin: b.Kopia} }},
+			make: func(b Binaries, _ *s3Server) tool { return &kopiaTool{runner: runner{b.Launcher}, bin: b.Kopia} }},
 		{info: ConfigInfo{"kopia-zstd", "kopia, zstd", "kopia policy set --global --compression=zstd"},
-			make: func(b Binaries, _ *s3Server) tool { return &kopiaTool{bin: b.Kopia, zstd: true} }},
+			make: func(b Binaries, _ *s3Server) tool {
+				return &kopiaTool{runner: runner{b.Launcher}, bin: b.Kopia, zstd: true}
+			}},
 		{info: ConfigInfo{"cairn-s3", "cairn on S3", "cairn repo init --repo s3://… (versitygw on loopback)"}, s3: true,
-			make: func(b Binaries, s *s3Server) tool { return &cairnTool{bin: b.Cairn, s3: s} }},
+			make: func(b Binaries, s *s3Server) tool { return &cairnTool{runner: runner{b.Launcher}, bin: b.Cairn, s3: s} }},
 	}
 	return filterBy(all, c.Configs, func(t toolConfig) string { return t.info.Name })
 }

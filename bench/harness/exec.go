@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,8 +21,8 @@ type command struct {
 }
 
 // measurement is what one child process cost. Wall time runs from fork to
-// reap; CPU and peak RSS come from the child's rusage, which covers the
-// child and any children it waited for.
+// reap, as the launcher saw it; CPU and peak RSS come from the child's
+// rusage, which covers the child and any children it waited for.
 type measurement struct {
 	Wall   time.Duration
 	User   time.Duration
@@ -45,25 +46,39 @@ func (c command) String() string {
 	return strings.Join(append([]string{c.bin}, c.args...), " ")
 }
 
+// runner starts tools through the launcher (see LauncherArg), so that
+// their peak RSS is their own.
+type runner struct{ launcher string }
+
 // run starts the command, waits for it and returns its cost. Any non-zero
 // exit is an error that quotes the end of stderr: a tool that reports
 // partial success has not done the work being measured.
-func run(ctx context.Context, c command) (measurement, error) {
+func (r runner) run(ctx context.Context, c command) (measurement, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.bin, c.args...)
+	cmd := exec.CommandContext(ctx, r.launcher, append([]string{LauncherArg, c.bin}, c.args...)...)
 	cmd.Env = append(cleanEnv(), c.env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return measurement{}, err
+	}
+	defer rd.Close()
+	cmd.ExtraFiles = []*os.File{wr}
 	busy := machineBusy()
-	start := time.Now()
-	err := cmd.Run()
-	m := measurement{Wall: time.Since(start), MachineBusy: machineBusy() - busy, Stdout: stdout.Bytes()}
-	if ru, ok := usage(cmd.ProcessState); ok {
-		m.User = time.Duration(ru.Utime.Nano())
-		m.Sys = time.Duration(ru.Stime.Nano())
-		m.MaxRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	err = cmd.Start()
+	wr.Close()
+	if err == nil {
+		err = cmd.Wait()
+	}
+	m := measurement{MachineBusy: machineBusy() - busy, Stdout: stdout.Bytes()}
+	var rep launchReport
+	if jerr := json.NewDecoder(rd).Decode(&rep); jerr == nil {
+		m.Wall, m.User, m.Sys, m.MaxRSS = time.Duration(rep.WallNs), time.Duration(rep.UserNs), time.Duration(rep.SysNs), rep.MaxRSS
+	} else if err == nil {
+		err = fmt.Errorf("no report from the launcher: %w", jerr)
 	}
 	if err != nil {
 		return m, fmt.Errorf("%s: %w\n%s", c, err, tail(stderr.Bytes(), stderrTail))

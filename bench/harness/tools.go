@@ -29,6 +29,7 @@ type tool interface {
 // cairnTool runs `cairn repo`, on a local directory or, with s3 set, on a
 // bucket of the loopback versitygw.
 type cairnTool struct {
+	runner
 	bin         string
 	compression string // at init; "" keeps cairn's default
 	s3          *s3Server
@@ -55,12 +56,12 @@ func (t *cairnTool) Init(ctx context.Context, c *cycle) error {
 	if t.compression != "" {
 		args = append(args, "--compression", t.compression)
 	}
-	_, err := run(ctx, t.cmd(c, args...))
+	_, err := t.run(ctx, t.cmd(c, args...))
 	return err
 }
 
 func (t *cairnTool) Backup(ctx context.Context, c *cycle) (measurement, *Stages, error) {
-	m, err := run(ctx, t.cmd(c, "backup", "--json", "--stats", c.src))
+	m, err := t.run(ctx, t.cmd(c, "backup", "--json", "--stats", c.src))
 	if err != nil {
 		return m, nil, err
 	}
@@ -76,7 +77,7 @@ func (t *cairnTool) Backup(ctx context.Context, c *cycle) (measurement, *Stages,
 }
 
 func (t *cairnTool) Restore(ctx context.Context, c *cycle, target string) (measurement, error) {
-	return run(ctx, t.cmd(c, "restore", c.snapshot, "--target", target))
+	return t.run(ctx, t.cmd(c, "restore", c.snapshot, "--target", target))
 }
 
 // RestoredRoot: cairn places each backed-up path under the target by its
@@ -93,7 +94,10 @@ func (t *cairnTool) RepoDir(c *cycle) string {
 }
 
 // resticTool runs restic with its defaults: compression auto, cache on.
-type resticTool struct{ bin string }
+type resticTool struct {
+	runner
+	bin string
+}
 
 func (t *resticTool) cmd(c *cycle, args ...string) command {
 	env := []string{"RESTIC_PASSWORD=" + password, "RESTIC_CACHE_DIR=" + filepath.Join(c.work, "cache"),
@@ -102,19 +106,19 @@ func (t *resticTool) cmd(c *cycle, args ...string) command {
 }
 
 func (t *resticTool) Init(ctx context.Context, c *cycle) error {
-	_, err := run(ctx, t.cmd(c, "init"))
+	_, err := t.run(ctx, t.cmd(c, "init"))
 	return err
 }
 
 // Backup runs without --json: restic then prints its summary only, as for
 // any user whose output is not a terminal.
 func (t *resticTool) Backup(ctx context.Context, c *cycle) (measurement, *Stages, error) {
-	m, err := run(ctx, t.cmd(c, "backup", c.src))
+	m, err := t.run(ctx, t.cmd(c, "backup", c.src))
 	return m, nil, err
 }
 
 func (t *resticTool) Restore(ctx context.Context, c *cycle, target string) (measurement, error) {
-	return run(ctx, t.cmd(c, "restore", "latest", "--target", target))
+	return t.run(ctx, t.cmd(c, "restore", "latest", "--target", target))
 }
 
 // RestoredRoot: restic recreates the absolute path under the target.
@@ -125,6 +129,7 @@ func (t *resticTool) RepoDir(c *cycle) string { return filepath.Join(c.work, "re
 // kopiaTool runs kopia with its defaults (no compression), or with zstd
 // set as the global compression policy.
 type kopiaTool struct {
+	runner
 	bin  string
 	zstd bool
 }
@@ -137,17 +142,17 @@ func (t *kopiaTool) cmd(c *cycle, args ...string) command {
 }
 
 func (t *kopiaTool) Init(ctx context.Context, c *cycle) error {
-	_, err := run(ctx, t.cmd(c, "repository", "create", "filesystem",
+	_, err := t.run(ctx, t.cmd(c, "repository", "create", "filesystem",
 		"--path", filepath.Join(c.work, "repo"), "--cache-directory", filepath.Join(c.work, "cache")))
 	if err != nil || !t.zstd {
 		return err
 	}
-	_, err = run(ctx, t.cmd(c, "policy", "set", "--global", "--compression=zstd"))
+	_, err = t.run(ctx, t.cmd(c, "policy", "set", "--global", "--compression=zstd"))
 	return err
 }
 
 func (t *kopiaTool) Backup(ctx context.Context, c *cycle) (measurement, *Stages, error) {
-	m, err := run(ctx, t.cmd(c, "snapshot", "create", c.src, "--json"))
+	m, err := t.run(ctx, t.cmd(c, "snapshot", "create", c.src, "--json"))
 	if err != nil {
 		return m, nil, err
 	}
@@ -162,7 +167,7 @@ func (t *kopiaTool) Backup(ctx context.Context, c *cycle) (measurement, *Stages,
 }
 
 func (t *kopiaTool) Restore(ctx context.Context, c *cycle, target string) (measurement, error) {
-	return run(ctx, t.cmd(c, "snapshot", "restore", c.snapshot, target))
+	return t.run(ctx, t.cmd(c, "snapshot", "restore", c.snapshot, target))
 }
 
 // RestoredRoot: kopia restores the directory's contents into the target.

@@ -16,6 +16,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == harness.LauncherArg {
+		os.Exit(harness.Launch(os.Args[2:]))
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn-bench:", err)
 		os.Exit(1)
