@@ -38,10 +38,11 @@ func (c ClientPods) GetPod(ctx context.Context, ref ObjectRef) (*corev1.Pod, err
 // the restored pods they select (by the pods' namespaces, as restored, and
 // labels). Pods run concurrently, each pod's hooks in order; each hook
 // first waits up to its waitTimeout (default 5m) for the pod to be Ready,
-// then runs under its execTimeout (default 30s). onError defaults to
-// Continue: the objects are restored already, and a failing hook is
-// reported. A hook with onError=Fail that fails stops the pod's later
-// hooks and sets Outcome.Failed.
+// then runs under its execTimeout (default 30s). A pod that never becomes
+// Ready skips its later hooks. onError defaults to Continue: the objects
+// are restored already, and a failing hook is reported. A hook with
+// onError=Fail that fails stops the pod's later hooks and sets
+// Outcome.Failed.
 //
 // The error reports a spec that cannot be read (a bad glob or label
 // selector); then nothing runs. A hook that cannot run on one pod (no such

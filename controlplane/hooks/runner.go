@@ -134,8 +134,11 @@ func (r *Runner) runPod(ctx context.Context, phase Phase, w podWork, stop *atomi
 			out[i] = res
 			continue
 		}
-		r.runHook(ctx, w, h, &res)
+		notReady := r.runHook(ctx, w, h, &res)
 		out[i] = res
+		if notReady {
+			skip = "the pod did not become Ready"
+		}
 		if res.Status != StatusSucceeded && h.OnError == v1alpha1.OnErrorFail && phase != PhasePost {
 			skip = fmt.Sprintf("%s-hook %d on this pod failed with onError=Fail", phase, i)
 			if stop != nil {
@@ -160,13 +163,14 @@ func newResult(ph PodHooks, phase Phase, i int, h Hook) Result {
 }
 
 // runHook runs one hook under its timeout and fills in res. A hook that
-// waits for readiness first waits under its own bound.
-func (r *Runner) runHook(ctx context.Context, w podWork, h Hook, res *Result) {
+// waits for readiness first waits under its own bound, and reports when
+// the pod never became Ready: the pod's later hooks would wait in vain.
+func (r *Runner) runHook(ctx context.Context, w podWork, h Hook, res *Result) (notReady bool) {
 	res.Started = r.now()
 	if h.WaitReady > 0 {
 		if status, reason := r.waitReady(ctx, w.ready, w.ph.Pod, h.WaitReady); status != StatusSucceeded {
 			res.Finished, res.Status, res.Reason = r.now(), status, reason
-			return
+			return true
 		}
 	}
 	hctx, cancel := context.WithTimeout(ctx, h.Timeout)
@@ -187,6 +191,7 @@ func (r *Runner) runHook(ctx context.Context, w podWork, h Hook, res *Result) {
 	res.Finished = r.now()
 	res.Stdout, res.Stderr = clip(res.Stdout, keptOutputBytes), clip(res.Stderr, keptOutputBytes)
 	res.Status, res.Reason = classify(ctx, hctx, h.Timeout, err, res.Stderr)
+	return false
 }
 
 // classify turns a hook's error into a status and a reason. A deadline of
