@@ -151,7 +151,10 @@ func dropMounts(container map[string]any, dropped map[string]bool) error {
 			kept = append(kept, mt)
 		}
 	}
-	if len(mounts) > 0 {
+	switch {
+	case len(kept) == 0:
+		delete(container, "volumeMounts")
+	case len(kept) < len(mounts):
 		container["volumeMounts"] = kept
 	}
 	return nil
