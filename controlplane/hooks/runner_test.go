@@ -263,14 +263,11 @@ func TestPostRunsWhenWaitFails(t *testing.T) {
 // ignores its context; FreezeWindow returns only after the callback does.
 func TestPostRunsWhenWaitTimesOut(t *testing.T) {
 	release := make(chan struct{})
+	var once sync.Once
 	fx := &hookstest.Exec{}
 	thawer := execFunc(func(ctx context.Context, p hooks.ObjectRef, c string, cmd []string) (string, string, error) {
-		if cmd[0] == "thaw" {
-			select {
-			case <-release:
-			default:
-				close(release) // the thaw ran while the callback was stuck
-			}
+		if cmd[0] == "thaw" { // the thaw runs while the callback is stuck
+			once.Do(func() { close(release) })
 		}
 		return fx.Exec(ctx, p, c, cmd)
 	})
