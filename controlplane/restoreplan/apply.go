@@ -209,8 +209,8 @@ func (a *applier) explain(doing string, err error) error {
 		return fmt.Errorf("%s %s: %w: %s; restore its Namespace too (do not exclude namespaces) or create it",
 			doing, a.it.Ref(), ErrNamespaceMissing, ns)
 	case apierrors.IsNotFound(err) && doing == "create":
-		return fmt.Errorf("%s %s: %w: %s; install its CRD or API first, or exclude %s from the restore",
-			doing, a.it.Ref(), ErrNotServed, a.gvr, a.it.GroupResource)
+		return fmt.Errorf("%s %s: %w: %s/%s; install its CRD or API first, or exclude %s from the restore",
+			doing, a.it.Ref(), ErrNotServed, a.it.GroupResource, a.gvr.Version, a.it.GroupResource)
 	}
 	return fmt.Errorf("%s %s: %w", doing, a.it.Ref(), err)
 }

@@ -24,16 +24,6 @@ func u(t testing.TB, doc string) *unstructured.Unstructured {
 	return out
 }
 
-// m parses YAML into a plain map, for objects without a kind.
-func m(t testing.TB, doc string) map[string]any {
-	t.Helper()
-	var out map[string]any
-	if err := yaml.Unmarshal([]byte(strings.ReplaceAll(doc, "\t", "  ")), &out); err != nil {
-		t.Fatalf("yaml: %v\n%s", err, doc)
-	}
-	return out
-}
-
 func toYAML(v any) string {
 	b, err := yaml.Marshal(v)
 	if err != nil {
