@@ -2,35 +2,35 @@ package restoreplan
 
 import "testing"
 
-func TestMapNamespaces(t *testing.T) {
-	mapping := map[string]string{"shop": "shop-copy", "ops": "ops-copy"}
-	cases := []struct {
-		name     string
-		gr       string
-		in, want string
-	}{
-		{
-			name: "namespaced object moves",
-			gr:   "configmaps",
-			in:   `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop}}`,
-			want: `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop-copy}}`,
-		},
-		{
-			name: "object of an unmapped namespace stays",
-			gr:   "configmaps",
-			in:   `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: other}}`,
-			want: `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: other}}`,
-		},
-		{
-			name: "namespace is renamed with its name label",
-			gr:   "namespaces",
-			in:   `{apiVersion: v1, kind: Namespace, metadata: {name: shop, labels: {kubernetes.io/metadata.name: shop, team: a}}}`,
-			want: `{apiVersion: v1, kind: Namespace, metadata: {name: shop-copy, labels: {kubernetes.io/metadata.name: shop-copy, team: a}}}`,
-		},
-		{
-			name: "role binding subjects follow their namespaces",
-			gr:   "rolebindings.rbac.authorization.k8s.io",
-			in: `
+type nsMappingCase struct {
+	name     string
+	gr       string
+	in, want string
+}
+
+var nsMappingCases = []nsMappingCase{
+	{
+		name: "namespaced object moves",
+		gr:   "configmaps",
+		in:   `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop}}`,
+		want: `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop-copy}}`,
+	},
+	{
+		name: "object of an unmapped namespace stays",
+		gr:   "configmaps",
+		in:   `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: other}}`,
+		want: `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: other}}`,
+	},
+	{
+		name: "namespace is renamed with its name label",
+		gr:   "namespaces",
+		in:   `{apiVersion: v1, kind: Namespace, metadata: {name: shop, labels: {kubernetes.io/metadata.name: shop, team: a}}}`,
+		want: `{apiVersion: v1, kind: Namespace, metadata: {name: shop-copy, labels: {kubernetes.io/metadata.name: shop-copy, team: a}}}`,
+	},
+	{
+		name: "role binding subjects follow their namespaces",
+		gr:   "rolebindings.rbac.authorization.k8s.io",
+		in: `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: rb, namespace: shop}
@@ -41,7 +41,7 @@ subjects:
 - {kind: User, name: "system:serviceaccount:ops:deployer", apiGroup: rbac.authorization.k8s.io}
 - {kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}
 - {kind: Group, name: "system:serviceaccounts:shop", apiGroup: rbac.authorization.k8s.io}`,
-			want: `
+		want: `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: rb, namespace: shop-copy}
@@ -52,39 +52,42 @@ subjects:
 - {kind: User, name: "system:serviceaccount:ops-copy:deployer", apiGroup: rbac.authorization.k8s.io}
 - {kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}
 - {kind: Group, name: "system:serviceaccounts:shop-copy", apiGroup: rbac.authorization.k8s.io}`,
-		},
-		{
-			name: "cluster role binding subjects follow their namespaces",
-			gr:   "clusterrolebindings.rbac.authorization.k8s.io",
-			in:   `{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: crb}, subjects: [{kind: ServiceAccount, name: app, namespace: shop}]}`,
-			want: `{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: crb}, subjects: [{kind: ServiceAccount, name: app, namespace: shop-copy}]}`,
-		},
-		{
-			name: "persistent volume follows its claim",
-			gr:   "persistentvolumes",
-			in:   `{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv}, spec: {claimRef: {namespace: shop, name: data}}}`,
-			want: `{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv}, spec: {claimRef: {namespace: shop-copy, name: data}}}`,
-		},
-		{
-			name: "network policy namespace selectors by name follow",
-			gr:   "networkpolicies.networking.k8s.io",
-			in: `
+	},
+	{
+		name: "cluster role binding subjects follow their namespaces",
+		gr:   "clusterrolebindings.rbac.authorization.k8s.io",
+		in:   `{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: crb}, subjects: [{kind: ServiceAccount, name: app, namespace: shop}]}`,
+		want: `{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: crb}, subjects: [{kind: ServiceAccount, name: app, namespace: shop-copy}]}`,
+	},
+	{
+		name: "persistent volume follows its claim",
+		gr:   "persistentvolumes",
+		in:   `{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv}, spec: {claimRef: {namespace: shop, name: data}}}`,
+		want: `{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv}, spec: {claimRef: {namespace: shop-copy, name: data}}}`,
+	},
+	{
+		name: "network policy namespace selectors by name follow",
+		gr:   "networkpolicies.networking.k8s.io",
+		in: `
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: np, namespace: shop}
 spec:
   ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ops}}}, {podSelector: {}}]}]
   egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: other}}}]}]`,
-			want: `
+		want: `
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: np, namespace: shop-copy}
 spec:
   ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ops-copy}}}, {podSelector: {}}]}]
   egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: other}}}]}]`,
-		},
-	}
-	for _, tc := range cases {
+	},
+}
+
+func TestMapNamespaces(t *testing.T) {
+	mapping := map[string]string{"shop": "shop-copy", "ops": "ops-copy"}
+	for _, tc := range nsMappingCases {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := u(t, tc.in)
 			if err := mapNamespaces(gr(tc.gr), obj, mapping); err != nil {
@@ -97,41 +100,41 @@ spec:
 	}
 }
 
-func TestMapStorageClasses(t *testing.T) {
-	mapping := map[string]string{"fast": "fast-ssd"}
-	cases := []struct {
-		name     string
-		gr       string
-		in, want string
-	}{
-		{
-			name: "claim field and annotation",
-			gr:   "persistentvolumeclaims",
-			in:   `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s, annotations: {volume.beta.kubernetes.io/storage-class: fast}}, spec: {storageClassName: fast}}`,
-			want: `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s, annotations: {volume.beta.kubernetes.io/storage-class: fast-ssd}}, spec: {storageClassName: fast-ssd}}`,
-		},
-		{
-			name: "claim without a class keeps the default",
-			gr:   "persistentvolumeclaims",
-			in:   `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s}, spec: {resources: {}}}`,
-			want: `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s}, spec: {resources: {}}}`,
-		},
-		{
-			name: "claim of an unmapped class",
-			gr:   "persistentvolumeclaims",
-			in:   `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s}, spec: {storageClassName: slow}}`,
-			want: `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s}, spec: {storageClassName: slow}}`,
-		},
-		{
-			name: "persistent volume",
-			gr:   "persistentvolumes",
-			in:   `{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv}, spec: {storageClassName: fast}}`,
-			want: `{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv}, spec: {storageClassName: fast-ssd}}`,
-		},
-		{
-			name: "stateful set claim templates",
-			gr:   "statefulsets.apps",
-			in: `
+type classMappingCase struct {
+	name     string
+	gr       string
+	in, want string
+}
+
+var classMappingCases = []classMappingCase{
+	{
+		name: "claim field and annotation",
+		gr:   "persistentvolumeclaims",
+		in:   `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s, annotations: {volume.beta.kubernetes.io/storage-class: fast}}, spec: {storageClassName: fast}}`,
+		want: `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s, annotations: {volume.beta.kubernetes.io/storage-class: fast-ssd}}, spec: {storageClassName: fast-ssd}}`,
+	},
+	{
+		name: "claim without a class keeps the default",
+		gr:   "persistentvolumeclaims",
+		in:   `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s}, spec: {resources: {}}}`,
+		want: `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s}, spec: {resources: {}}}`,
+	},
+	{
+		name: "claim of an unmapped class",
+		gr:   "persistentvolumeclaims",
+		in:   `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s}, spec: {storageClassName: slow}}`,
+		want: `{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: d, namespace: s}, spec: {storageClassName: slow}}`,
+	},
+	{
+		name: "persistent volume",
+		gr:   "persistentvolumes",
+		in:   `{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv}, spec: {storageClassName: fast}}`,
+		want: `{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv}, spec: {storageClassName: fast-ssd}}`,
+	},
+	{
+		name: "stateful set claim templates",
+		gr:   "statefulsets.apps",
+		in: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db, namespace: s}
@@ -140,7 +143,7 @@ spec:
   - {metadata: {name: data}, spec: {storageClassName: fast}}
   - {metadata: {name: logs, annotations: {volume.beta.kubernetes.io/storage-class: fast}}}
   template: {spec: {containers: [{name: db}]}}`,
-			want: `
+		want: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db, namespace: s}
@@ -149,11 +152,11 @@ spec:
   - {metadata: {name: data}, spec: {storageClassName: fast-ssd}}
   - {metadata: {name: logs, annotations: {volume.beta.kubernetes.io/storage-class: fast-ssd}}}
   template: {spec: {containers: [{name: db}]}}`,
-		},
-		{
-			name: "generic ephemeral volume of a deployment's pods",
-			gr:   "deployments.apps",
-			in: `
+	},
+	{
+		name: "generic ephemeral volume of a deployment's pods",
+		gr:   "deployments.apps",
+		in: `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: s}
@@ -163,7 +166,7 @@ spec:
       volumes:
       - {name: scratch, ephemeral: {volumeClaimTemplate: {spec: {storageClassName: fast}}}}
       - {name: cfg, configMap: {name: c}}`,
-			want: `
+		want: `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: s}
@@ -173,15 +176,18 @@ spec:
       volumes:
       - {name: scratch, ephemeral: {volumeClaimTemplate: {spec: {storageClassName: fast-ssd}}}}
       - {name: cfg, configMap: {name: c}}`,
-		},
-		{
-			name: "generic ephemeral volume of a pod",
-			gr:   "pods",
-			in:   `{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: s}, spec: {volumes: [{name: x, ephemeral: {volumeClaimTemplate: {spec: {storageClassName: fast}}}}]}}`,
-			want: `{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: s}, spec: {volumes: [{name: x, ephemeral: {volumeClaimTemplate: {spec: {storageClassName: fast-ssd}}}}]}}`,
-		},
-	}
-	for _, tc := range cases {
+	},
+	{
+		name: "generic ephemeral volume of a pod",
+		gr:   "pods",
+		in:   `{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: s}, spec: {volumes: [{name: x, ephemeral: {volumeClaimTemplate: {spec: {storageClassName: fast}}}}]}}`,
+		want: `{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: s}, spec: {volumes: [{name: x, ephemeral: {volumeClaimTemplate: {spec: {storageClassName: fast-ssd}}}}]}}`,
+	},
+}
+
+func TestMapStorageClasses(t *testing.T) {
+	mapping := map[string]string{"fast": "fast-ssd"}
+	for _, tc := range classMappingCases {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := u(t, tc.in)
 			if err := mapStorageClasses(gr(tc.gr), obj, mapping); err != nil {

@@ -9,9 +9,12 @@ import (
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 )
 
-func TestPlanOrder(t *testing.T) {
-	type spec struct{ gr, apiVersion, kind string }
-	want := []spec{
+type orderSpec struct{ gr, apiVersion, kind string }
+
+// orderWant lists resources in the order they must be restored; services
+// stand for "everything else".
+var (
+	orderWant = []orderSpec{
 		{"customresourcedefinitions.apiextensions.k8s.io", "apiextensions.k8s.io/v1", "CustomResourceDefinition"},
 		{"namespaces", "v1", "Namespace"},
 		{"storageclasses.storage.k8s.io", "storage.k8s.io/v1", "StorageClass"},
@@ -35,21 +38,27 @@ func TestPlanOrder(t *testing.T) {
 		{"mutatingwebhookconfigurations.admissionregistration.k8s.io", "admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"},
 		{"validatingwebhookconfigurations.admissionregistration.k8s.io", "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"},
 	}
-	others := []spec{
+	orderOthers = []orderSpec{
 		{"ingresses.networking.k8s.io", "networking.k8s.io/v1", "Ingress"},
 		{"widgets.example.com", "example.com/v1", "Widget"},
 		{"networkpolicies.networking.k8s.io", "networking.k8s.io/v1", "NetworkPolicy"},
 	}
-	clusterScoped := map[string]bool{"customresourcedefinitions.apiextensions.k8s.io": true, "namespaces": true,
+	orderClusterScoped = map[string]bool{"customresourcedefinitions.apiextensions.k8s.io": true, "namespaces": true,
 		"storageclasses.storage.k8s.io": true, "clusterroles.rbac.authorization.k8s.io": true,
 		"clusterrolebindings.rbac.authorization.k8s.io": true, "persistentvolumes": true,
 		"mutatingwebhookconfigurations.admissionregistration.k8s.io":   true,
 		"validatingwebhookconfigurations.admissionregistration.k8s.io": true}
+)
+
+// orderFixture is three objects of every resource of orderWant and
+// orderOthers, shuffled, with each object's input position.
+func orderFixture(t *testing.T) ([]Object, map[string]int) {
+	t.Helper()
 	var objs []Object
-	for _, s := range append(slices.Clone(want), others...) {
+	for _, s := range append(slices.Clone(orderWant), orderOthers...) {
 		for i := range 3 {
 			ns := "shop"
-			if clusterScoped[s.gr] {
+			if orderClusterScoped[s.gr] {
 				ns = ""
 			}
 			obj := u(t, fmt.Sprintf(`{apiVersion: %s, kind: %s, metadata: {name: n%d, namespace: %q}}`, s.apiVersion, s.kind, i, ns))
@@ -61,7 +70,11 @@ func TestPlanOrder(t *testing.T) {
 	for i, o := range objs {
 		inputPos[o.GroupResource.String()+"/"+o.Object.GetName()] = i
 	}
+	return objs, inputPos
+}
 
+func TestPlanOrder(t *testing.T) {
+	objs, inputPos := orderFixture(t)
 	res, err := Plan(objs, v1alpha1.RestoreSpec{})
 	if err != nil {
 		t.Fatal(err)
@@ -82,12 +95,12 @@ func TestPlanOrder(t *testing.T) {
 		}
 		lastRank, lastStage, lastPos = r, it.Stage, pos
 	}
-	for i, s := range want {
-		if i > 0 && s.gr != "services" && rank(gr(s.gr)) <= rank(gr(want[i-1].gr)) {
-			t.Errorf("%s does not rank after %s", s.gr, want[i-1].gr)
+	for i, s := range orderWant {
+		if i > 0 && s.gr != "services" && rank(gr(s.gr)) <= rank(gr(orderWant[i-1].gr)) {
+			t.Errorf("%s does not rank after %s", s.gr, orderWant[i-1].gr)
 		}
 	}
-	for _, o := range others {
+	for _, o := range orderOthers {
 		if rank(gr(o.gr)) != rank(grServices) {
 			t.Errorf("%s is not ranked with everything else", o.gr)
 		}

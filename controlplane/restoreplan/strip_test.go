@@ -6,19 +6,22 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-func TestStrip(t *testing.T) {
-	restored := map[types.UID]bool{"owner-restored": true}
-	cases := []struct {
-		name string
-		gr   string
-		opts StripOptions
-		in   string
-		want string
-	}{
-		{
-			name: "server-owned metadata goes, the rest stays",
-			gr:   "configmaps",
-			in: `
+// stripRestored are the owners restored in the owner reference cases.
+var stripRestored = map[types.UID]bool{"owner-restored": true}
+
+type stripCase struct {
+	name string
+	gr   string
+	opts StripOptions
+	in   string
+	want string
+}
+
+var stripCases = []stripCase{
+	{
+		name: "server-owned metadata goes, the rest stays",
+		gr:   "configmaps",
+		in: `
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -36,7 +39,7 @@ metadata:
   annotations: {note: kept}
   finalizers: [example.com/cleanup]
 data: {k: v}`,
-			want: `
+		want: `
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -46,12 +49,12 @@ metadata:
   annotations: {note: kept}
   finalizers: [example.com/cleanup]
 data: {k: v}`,
-		},
-		{
-			name: "owner references to restored owners stay, others go",
-			gr:   "replicasets.apps",
-			opts: StripOptions{Restored: restored},
-			in: `
+	},
+	{
+		name: "owner references to restored owners stay, others go",
+		gr:   "replicasets.apps",
+		opts: StripOptions{Restored: stripRestored},
+		in: `
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata:
@@ -60,7 +63,7 @@ metadata:
   ownerReferences:
   - {apiVersion: apps/v1, kind: Deployment, name: web, uid: owner-restored, controller: true}
   - {apiVersion: v1, kind: ConfigMap, name: gone, uid: owner-gone}`,
-			want: `
+		want: `
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata:
@@ -68,51 +71,51 @@ metadata:
   namespace: shop
   ownerReferences:
   - {apiVersion: apps/v1, kind: Deployment, name: web, uid: owner-restored, controller: true}`,
-		},
-		{
-			name: "owner references all to unrestored owners: the field goes",
-			gr:   "configmaps",
-			opts: StripOptions{Restored: restored},
-			in: `
+	},
+	{
+		name: "owner references all to unrestored owners: the field goes",
+		gr:   "configmaps",
+		opts: StripOptions{Restored: stripRestored},
+		in: `
 apiVersion: v1
 kind: ConfigMap
 metadata:
   name: c
   namespace: shop
   ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: gone, uid: owner-gone}]`,
-			want: `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop}}`,
-		},
-		{
-			name: "status of a built-in kind goes even with restoreStatus",
-			gr:   "deployments.apps",
-			opts: StripOptions{RestoreStatus: true},
-			in:   `{apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}, status: {replicas: 2}}`,
-			want: `{apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}}`,
-		},
-		{
-			name: "status of a CRD goes even with restoreStatus",
-			gr:   "customresourcedefinitions.apiextensions.k8s.io",
-			opts: StripOptions{RestoreStatus: true},
-			in:   `{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: w.example.com}, status: {storedVersions: [v1]}}`,
-			want: `{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: w.example.com}}`,
-		},
-		{
-			name: "status of a custom resource goes without restoreStatus",
-			gr:   "widgets.example.com",
-			in:   `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: shop}, status: {ready: true}}`,
-			want: `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: shop}}`,
-		},
-		{
-			name: "status of a custom resource stays with restoreStatus",
-			gr:   "widgets.example.com",
-			opts: StripOptions{RestoreStatus: true},
-			in:   `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: shop}, status: {ready: true}}`,
-			want: `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: shop}, status: {ready: true}}`,
-		},
-		{
-			name: "service: cluster IPs, health check port and node ports go",
-			gr:   "services",
-			in: `
+		want: `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop}}`,
+	},
+	{
+		name: "status of a built-in kind goes even with restoreStatus",
+		gr:   "deployments.apps",
+		opts: StripOptions{RestoreStatus: true},
+		in:   `{apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}, status: {replicas: 2}}`,
+		want: `{apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}}`,
+	},
+	{
+		name: "status of a CRD goes even with restoreStatus",
+		gr:   "customresourcedefinitions.apiextensions.k8s.io",
+		opts: StripOptions{RestoreStatus: true},
+		in:   `{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: w.example.com}, status: {storedVersions: [v1]}}`,
+		want: `{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: w.example.com}}`,
+	},
+	{
+		name: "status of a custom resource goes without restoreStatus",
+		gr:   "widgets.example.com",
+		in:   `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: shop}, status: {ready: true}}`,
+		want: `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: shop}}`,
+	},
+	{
+		name: "status of a custom resource stays with restoreStatus",
+		gr:   "widgets.example.com",
+		opts: StripOptions{RestoreStatus: true},
+		in:   `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: shop}, status: {ready: true}}`,
+		want: `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: shop}, status: {ready: true}}`,
+	},
+	{
+		name: "service: cluster IPs, health check port and node ports go",
+		gr:   "services",
+		in: `
 apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: shop}
@@ -124,7 +127,7 @@ spec:
   externalTrafficPolicy: Local
   ports: [{port: 80, nodePort: 30080}]
 status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}`,
-			want: `
+		want: `
 apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: shop}
@@ -132,24 +135,24 @@ spec:
   type: LoadBalancer
   externalTrafficPolicy: Local
   ports: [{port: 80}]`,
-		},
-		{
-			name: "service: node ports stay with KeepNodePorts",
-			gr:   "services",
-			opts: StripOptions{KeepNodePorts: true},
-			in:   `{apiVersion: v1, kind: Service, metadata: {name: w, namespace: s}, spec: {type: NodePort, clusterIP: 10.0.0.8, ports: [{port: 80, nodePort: 30080}]}}`,
-			want: `{apiVersion: v1, kind: Service, metadata: {name: w, namespace: s}, spec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}}`,
-		},
-		{
-			name: "service: headless stays headless",
-			gr:   "services",
-			in:   `{apiVersion: v1, kind: Service, metadata: {name: db, namespace: s}, spec: {clusterIP: None, clusterIPs: [None], ports: [{port: 5432}]}}`,
-			want: `{apiVersion: v1, kind: Service, metadata: {name: db, namespace: s}, spec: {clusterIP: None, clusterIPs: [None], ports: [{port: 5432}]}}`,
-		},
-		{
-			name: "pod: node, priority, ephemeral containers and injected token volume go",
-			gr:   "pods",
-			in: `
+	},
+	{
+		name: "service: node ports stay with KeepNodePorts",
+		gr:   "services",
+		opts: StripOptions{KeepNodePorts: true},
+		in:   `{apiVersion: v1, kind: Service, metadata: {name: w, namespace: s}, spec: {type: NodePort, clusterIP: 10.0.0.8, ports: [{port: 80, nodePort: 30080}]}}`,
+		want: `{apiVersion: v1, kind: Service, metadata: {name: w, namespace: s}, spec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}}`,
+	},
+	{
+		name: "service: headless stays headless",
+		gr:   "services",
+		in:   `{apiVersion: v1, kind: Service, metadata: {name: db, namespace: s}, spec: {clusterIP: None, clusterIPs: [None], ports: [{port: 5432}]}}`,
+		want: `{apiVersion: v1, kind: Service, metadata: {name: db, namespace: s}, spec: {clusterIP: None, clusterIPs: [None], ports: [{port: 5432}]}}`,
+	},
+	{
+		name: "pod: node, priority, ephemeral containers and injected token volume go",
+		gr:   "pods",
+		in: `
 apiVersion: v1
 kind: Pod
 metadata: {name: p, namespace: s}
@@ -170,7 +173,7 @@ spec:
   - {name: data, persistentVolumeClaim: {claimName: data}}
   - {name: kube-api-access-x7k2p, projected: {sources: [{serviceAccountToken: {path: token}}]}}
   - {name: mine, projected: {sources: [{configMap: {name: c}}]}}`,
-			want: `
+		want: `
 apiVersion: v1
 kind: Pod
 metadata: {name: p, namespace: s}
@@ -184,11 +187,11 @@ spec:
   volumes:
   - {name: data, persistentVolumeClaim: {claimName: data}}
   - {name: mine, projected: {sources: [{configMap: {name: c}}]}}`,
-		},
-		{
-			name: "persistent volume: claimRef identity and bound-by-controller go",
-			gr:   "persistentvolumes",
-			in: `
+	},
+	{
+		name: "persistent volume: claimRef identity and bound-by-controller go",
+		gr:   "persistentvolumes",
+		in: `
 apiVersion: v1
 kind: PersistentVolume
 metadata:
@@ -198,7 +201,7 @@ spec:
   storageClassName: fast
   claimRef: {kind: PersistentVolumeClaim, namespace: shop, name: data, uid: abc, resourceVersion: "12"}
 status: {phase: Bound}`,
-			want: `
+		want: `
 apiVersion: v1
 kind: PersistentVolume
 metadata:
@@ -207,11 +210,11 @@ metadata:
 spec:
   storageClassName: fast
   claimRef: {kind: PersistentVolumeClaim, namespace: shop, name: data}`,
-		},
-		{
-			name: "persistent volume claim: binding, data source and controller annotations go",
-			gr:   "persistentvolumeclaims",
-			in: `
+	},
+	{
+		name: "persistent volume claim: binding, data source and controller annotations go",
+		gr:   "persistentvolumeclaims",
+		in: `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata:
@@ -229,18 +232,18 @@ spec:
   dataSource: {kind: VolumeSnapshot, name: snap, apiGroup: snapshot.storage.k8s.io}
   dataSourceRef: {kind: VolumeSnapshot, name: snap, apiGroup: snapshot.storage.k8s.io}
   resources: {requests: {storage: 1Gi}}`,
-			want: `
+		want: `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: data, namespace: shop}
 spec:
   storageClassName: fast
   resources: {requests: {storage: 1Gi}}`,
-		},
-		{
-			name: "service account token secret: token and old UID go",
-			gr:   "secrets",
-			in: `
+	},
+	{
+		name: "service account token secret: token and old UID go",
+		gr:   "secrets",
+		in: `
 apiVersion: v1
 kind: Secret
 type: kubernetes.io/service-account-token
@@ -249,7 +252,7 @@ metadata:
   namespace: shop
   annotations: {kubernetes.io/service-account.name: app, kubernetes.io/service-account.uid: old}
 data: {token: dG9r, ca.crt: Y2E=, namespace: c2hvcA==, extra: eA==}`,
-			want: `
+		want: `
 apiVersion: v1
 kind: Secret
 type: kubernetes.io/service-account-token
@@ -258,23 +261,23 @@ metadata:
   namespace: shop
   annotations: {kubernetes.io/service-account.name: app}
 data: {extra: eA==}`,
-		},
-		{
-			name: "opaque secret is untouched",
-			gr:   "secrets",
-			in:   `{apiVersion: v1, kind: Secret, type: Opaque, metadata: {name: db, namespace: s}, data: {token: dG9r}}`,
-			want: `{apiVersion: v1, kind: Secret, type: Opaque, metadata: {name: db, namespace: s}, data: {token: dG9r}}`,
-		},
-		{
-			name: "service account: generated token secrets go",
-			gr:   "serviceaccounts",
-			in:   `{apiVersion: v1, kind: ServiceAccount, metadata: {name: app, namespace: s}, secrets: [{name: app-token-x9z}, {name: registry}], imagePullSecrets: [{name: registry}]}`,
-			want: `{apiVersion: v1, kind: ServiceAccount, metadata: {name: app, namespace: s}, secrets: [{name: registry}], imagePullSecrets: [{name: registry}]}`,
-		},
-		{
-			name: "job: generated selector and UID labels go",
-			gr:   "jobs.batch",
-			in: `
+	},
+	{
+		name: "opaque secret is untouched",
+		gr:   "secrets",
+		in:   `{apiVersion: v1, kind: Secret, type: Opaque, metadata: {name: db, namespace: s}, data: {token: dG9r}}`,
+		want: `{apiVersion: v1, kind: Secret, type: Opaque, metadata: {name: db, namespace: s}, data: {token: dG9r}}`,
+	},
+	{
+		name: "service account: generated token secrets go",
+		gr:   "serviceaccounts",
+		in:   `{apiVersion: v1, kind: ServiceAccount, metadata: {name: app, namespace: s}, secrets: [{name: app-token-x9z}, {name: registry}], imagePullSecrets: [{name: registry}]}`,
+		want: `{apiVersion: v1, kind: ServiceAccount, metadata: {name: app, namespace: s}, secrets: [{name: registry}], imagePullSecrets: [{name: registry}]}`,
+	},
+	{
+		name: "job: generated selector and UID labels go",
+		gr:   "jobs.batch",
+		in: `
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -287,7 +290,7 @@ spec:
     metadata:
       labels: {controller-uid: u1, batch.kubernetes.io/controller-uid: u1, job-name: once}
     spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}`,
-			want: `
+		want: `
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -299,15 +302,17 @@ spec:
     metadata:
       labels: {job-name: once}
     spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}`,
-		},
-		{
-			name: "job: a manual selector stays",
-			gr:   "jobs.batch",
-			in:   `{apiVersion: batch/v1, kind: Job, metadata: {name: j, namespace: s}, spec: {manualSelector: true, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}}`,
-			want: `{apiVersion: batch/v1, kind: Job, metadata: {name: j, namespace: s}, spec: {manualSelector: true, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}}`,
-		},
-	}
-	for _, tc := range cases {
+	},
+	{
+		name: "job: a manual selector stays",
+		gr:   "jobs.batch",
+		in:   `{apiVersion: batch/v1, kind: Job, metadata: {name: j, namespace: s}, spec: {manualSelector: true, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}}`,
+		want: `{apiVersion: batch/v1, kind: Job, metadata: {name: j, namespace: s}, spec: {manualSelector: true, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}}`,
+	},
+}
+
+func TestStrip(t *testing.T) {
+	for _, tc := range stripCases {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := u(t, tc.in)
 			if err := Strip(gr(tc.gr), obj, tc.opts); err != nil {

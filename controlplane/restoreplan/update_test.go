@@ -2,16 +2,17 @@ package restoreplan
 
 import "testing"
 
-func TestMergeForUpdate(t *testing.T) {
-	cases := []struct {
-		name                string
-		gr                  string
-		live, desired, want string
-	}{
-		{
-			name: "config map: content, labels and annotations replaced; identity and controller annotations kept",
-			gr:   "configmaps",
-			live: `
+type mergeCase struct {
+	name                string
+	gr                  string
+	live, desired, want string
+}
+
+var mergeCases = []mergeCase{
+	{
+		name: "config map: content, labels and annotations replaced; identity and controller annotations kept",
+		gr:   "configmaps",
+		live: `
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -24,7 +25,7 @@ metadata:
   finalizers: [example.com/f]
 data: {mode: debug, extra: x}
 binaryData: {b: eA==}`,
-			desired: `
+		desired: `
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -33,7 +34,7 @@ metadata:
   labels: {app: web}
   annotations: {note: backup}
 data: {mode: production}`,
-			want: `
+		want: `
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -45,32 +46,32 @@ metadata:
   annotations: {note: backup, deployment.kubernetes.io/revision: "3"}
   finalizers: [example.com/f]
 data: {mode: production}`,
-		},
-		{
-			name: "claim: labels and annotations only, spec and binding kept",
-			gr:   "persistentvolumeclaims",
-			live: `
+	},
+	{
+		name: "claim: labels and annotations only, spec and binding kept",
+		gr:   "persistentvolumeclaims",
+		live: `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: d, namespace: s, annotations: {pv.kubernetes.io/bind-completed: "yes"}}
 spec: {volumeName: pv-9, storageClassName: fast}
 status: {phase: Bound}`,
-			desired: `
+		desired: `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: d, namespace: s, labels: {app: db}}
 spec: {storageClassName: slow}`,
-			want: `
+		want: `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: d, namespace: s, labels: {app: db}, annotations: {pv.kubernetes.io/bind-completed: "yes"}}
 spec: {volumeName: pv-9, storageClassName: fast}
 status: {phase: Bound}`,
-		},
-		{
-			name: "stateful set: immutable fields kept from the live object",
-			gr:   "statefulsets.apps",
-			live: `
+	},
+	{
+		name: "stateful set: immutable fields kept from the live object",
+		gr:   "statefulsets.apps",
+		live: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db, namespace: s}
@@ -81,7 +82,7 @@ spec:
   volumeClaimTemplates: [{metadata: {name: data}, spec: {storageClassName: fast}}]
   template: {metadata: {labels: {app: db}}, spec: {containers: [{name: db, image: "db:2"}]}}
 status: {replicas: 5}`,
-			desired: `
+		desired: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db, namespace: s}
@@ -91,7 +92,7 @@ spec:
   selector: {matchLabels: {app: db}}
   volumeClaimTemplates: [{metadata: {name: data}, spec: {storageClassName: slow}}]
   template: {metadata: {labels: {app: db}}, spec: {containers: [{name: db, image: "db:1"}]}}`,
-			want: `
+		want: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db, namespace: s}
@@ -102,16 +103,18 @@ spec:
   volumeClaimTemplates: [{metadata: {name: data}, spec: {storageClassName: fast}}]
   template: {metadata: {labels: {app: db}}, spec: {containers: [{name: db, image: "db:1"}]}}
 status: {replicas: 5}`,
-		},
-		{
-			name:    "role: rules replaced",
-			gr:      "roles.rbac.authorization.k8s.io",
-			live:    `{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: r, namespace: s, labels: {x: y}}, rules: [{verbs: ["*"], apiGroups: ["*"], resources: ["*"]}]}`,
-			desired: `{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: r, namespace: s}, rules: [{verbs: [get], apiGroups: [""], resources: [pods]}]}`,
-			want:    `{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: r, namespace: s}, rules: [{verbs: [get], apiGroups: [""], resources: [pods]}]}`,
-		},
-	}
-	for _, tc := range cases {
+	},
+	{
+		name:    "role: rules replaced",
+		gr:      "roles.rbac.authorization.k8s.io",
+		live:    `{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: r, namespace: s, labels: {x: y}}, rules: [{verbs: ["*"], apiGroups: ["*"], resources: ["*"]}]}`,
+		desired: `{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: r, namespace: s}, rules: [{verbs: [get], apiGroups: [""], resources: [pods]}]}`,
+		want:    `{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: r, namespace: s}, rules: [{verbs: [get], apiGroups: [""], resources: [pods]}]}`,
+	},
+}
+
+func TestMergeForUpdate(t *testing.T) {
+	for _, tc := range mergeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			live := u(t, tc.live)
 			liveBefore := live.DeepCopy()
