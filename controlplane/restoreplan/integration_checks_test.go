@@ -221,3 +221,39 @@ func checkNamespaceErrors(ctx context.Context, t *testing.T, dyn dynamic.Interfa
 		t.Logf("%s: %v", tc.name, err)
 	}
 }
+
+// checkTakenNodePort restores a Service in place (its node port kept)
+// while another Service holds that port: Apply falls back to a new port.
+func checkTakenNodePort(ctx context.Context, t *testing.T, dyn dynamic.Interface, backup []Object) {
+	var svc Object
+	for _, o := range backup {
+		if o.GroupResource == grServices && o.Object.GetName() == "web-np" {
+			svc = o
+		}
+	}
+	port := first(svc.Object, "spec", "ports")["nodePort"]
+	rc := dyn.Resource(gr("services").WithVersion("v1")).Namespace("shop")
+	if err := rc.Delete(ctx, "web-np", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	squatter := u(t, `{apiVersion: v1, kind: Service, metadata: {name: squatter, namespace: shop}, spec: {type: NodePort, ports: [{port: 81}]}}`)
+	_ = unstructured.SetNestedSlice(squatter.Object, []any{map[string]any{"port": int64(81), "nodePort": port}}, "spec", "ports")
+	if _, err := rc.Create(ctx, squatter, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("take node port %v: %v", port, err)
+	}
+	res, err := Plan([]Object{svc}, v1alpha1.RestoreSpec{})
+	if err != nil || len(res.Items) != 1 {
+		t.Fatalf("plan: %v, %+v", err, res)
+	}
+	got, err := Apply(ctx, Deps{Dynamic: dyn}, res.Items[0], v1alpha1.ExistingNone)
+	if err != nil || got.Result != v1alpha1.ItemCreated || !strings.Contains(got.Message, "node ports") {
+		t.Errorf("restore with a taken node port: %+v, %v", got, err)
+	}
+	live, err := rc.Get(ctx, "web-np", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := first(live, "spec", "ports")["nodePort"]; p == nil || p == port {
+		t.Errorf("restored node port %v, taken %v", p, port)
+	}
+}

@@ -260,4 +260,5 @@ func TestRestoreIntoMappedNamespaceOnAPIServer(t *testing.T) {
 	}
 	checkUpdated(ctx, t, dyn)
 	checkNamespaceErrors(ctx, t, dyn)
+	checkTakenNodePort(ctx, t, dyn, backup)
 }

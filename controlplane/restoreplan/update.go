@@ -41,13 +41,13 @@ var controllerAnnotationPrefixes = []string{
 
 // mergeForUpdate builds the object that an update writes: the live object
 // (its identity, resourceVersion, owners, finalizers, status) with the
-// backup's labels, annotations and content. Content is every top-level
-// field other than apiVersion, kind, metadata and status: spec for most
-// kinds, data and binaryData for ConfigMaps and Secrets, rules for roles,
-// subjects for bindings. Fields the backup lacks are removed, so the
-// result is the backup's version, not a union. A Service whose clusterIP
-// and node ports were stripped keeps the live ones: the API server
-// carries allocated values over on update.
+// backup's labels, annotations, content, and status if Plan kept it.
+// Content is every top-level field other than apiVersion, kind, metadata
+// and status: spec for most kinds, data and binaryData for ConfigMaps and
+// Secrets, rules for roles, subjects for bindings. Fields the backup lacks
+// are removed, so the result is the backup's version, not a union. A
+// Service whose clusterIP and node ports were stripped keeps the live
+// ones: the API server carries allocated values over on update.
 func mergeForUpdate(gr schema.GroupResource, live, desired *unstructured.Unstructured) *unstructured.Unstructured {
 	out := live.DeepCopy()
 	out.SetLabels(desired.GetLabels())
@@ -65,6 +65,12 @@ func mergeForUpdate(gr schema.GroupResource, live, desired *unstructured.Unstruc
 		if !reserved[k] {
 			out.Object[k] = runtime.DeepCopyJSONValue(v)
 		}
+	}
+	// A status Plan kept (restoreStatus) replaces the live one. Resources
+	// with a status subresource ignore it here, and Apply writes it
+	// through the subresource; the others take it with the update.
+	if status, found := desired.Object["status"]; found {
+		out.Object["status"] = runtime.DeepCopyJSONValue(status)
 	}
 	for _, path := range keptFromLive[gr] {
 		v, found, err := unstructured.NestedFieldCopy(live.Object, path...)

@@ -105,6 +105,13 @@ spec:
 status: {replicas: 5}`,
 	},
 	{
+		name:    "custom resource: spec and a restored status replace the live ones",
+		gr:      "widgets.example.com",
+		live:    `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: s}, spec: {color: red, size: 1}, status: {ready: false}}`,
+		desired: `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: s}, spec: {color: blue}, status: {ready: true}}`,
+		want:    `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: s}, spec: {color: blue}, status: {ready: true}}`,
+	},
+	{
 		name:    "role: rules replaced",
 		gr:      "roles.rbac.authorization.k8s.io",
 		live:    `{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: r, namespace: s, labels: {x: y}}, rules: [{verbs: ["*"], apiGroups: ["*"], resources: ["*"]}]}`,
