@@ -298,3 +298,10 @@ func TestApplyRestoresStatus(t *testing.T) {
 		t.Errorf("%d status writes, want 1", statusWrites.Load())
 	}
 }
+
+func TestApplyWithoutAnObjectFails(t *testing.T) {
+	got, err := Apply(context.Background(), Deps{Dynamic: fakeCluster(t)}, Item{GroupResource: grConfigMaps}, "")
+	if err == nil || got.Result != v1alpha1.ItemFailed {
+		t.Errorf("%+v, %v", got, err)
+	}
+}

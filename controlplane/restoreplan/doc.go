@@ -172,5 +172,16 @@
 // and volumeClaimTemplates. A Service keeps its live cluster IP and node
 // ports: the API server carries allocated values over when an update
 // leaves them out. A Namespace that is being deleted fails with
-// ErrNamespaceTerminating, and so does every object created into one.
+// ErrNamespaceTerminating, and so does every object created into one; an
+// object whose namespace does not exist fails with ErrNamespaceMissing,
+// and one whose resource the cluster does not serve with ErrNotServed.
+// Every message names the object ("deployments.apps shop/web") and the
+// fix.
+//
+// Apply needs no RESTMapper: the backup records each object's resource and
+// scope, which is all the dynamic client needs, and a discovery cache
+// would be stale right after the restore creates a CRD. Apply may be
+// called concurrently for the items of one stage. One Owners per restore,
+// passed to every Apply and finished with Owners.Finish after the last
+// item, keeps owner references (see Stripping).
 package restoreplan

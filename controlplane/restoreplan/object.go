@@ -74,13 +74,22 @@ type Item struct {
 // Ref names the item for messages: "deployments.apps shop/web",
 // "namespaces shop".
 func (it Item) Ref() string {
-	return ref(it.GroupResource, it.Object.GetNamespace(), it.Object.GetName())
+	ns, name := it.names()
+	return ref(it.GroupResource, ns, name)
 }
 
 // RestoreItem is the status entry for the item with the given result.
 func (it Item) RestoreItem(r v1alpha1.ItemResult, message string) v1alpha1.RestoreItem {
-	return v1alpha1.RestoreItem{Resource: it.GroupResource.String(), Namespace: it.Object.GetNamespace(),
-		Name: it.Object.GetName(), Result: r, Message: message}
+	ns, name := it.names()
+	return v1alpha1.RestoreItem{Resource: it.GroupResource.String(), Namespace: ns,
+		Name: name, Result: r, Message: message}
+}
+
+func (it Item) names() (namespace, name string) {
+	if it.Object == nil {
+		return "", ""
+	}
+	return it.Object.GetNamespace(), it.Object.GetName()
 }
 
 // Result is a restore plan.
