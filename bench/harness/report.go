@@ -20,6 +20,7 @@ func Report(r *Results) string {
 	writeMachine(&b, r)
 	writeSetup(&b, r)
 	writeTargets(&b, r)
+	writeAnchors(&b, r)
 	writeTables(&b, r)
 	writeS3(&b, r)
 	writeStages(&b, r)
@@ -69,6 +70,9 @@ func writeSetup(b *strings.Builder, r *Results) {
 	for _, d := range r.Datasets {
 		fmt.Fprintf(b, "| %s | %s | %s | %d | %s |\n", d.Title, d.Description, formatBytes(d.Bytes), d.Files, d.Variant)
 	}
+	b.WriteString("\nThe text-like data is words of a skewed 4096-word vocabulary. `zstd -b1` compresses it 2.4× at about " +
+		"275 MB/s on one core here, where Go source compresses 3.9× at about 400 MB/s: compressing tools pay more on " +
+		"it than on source code, and gain less.\n")
 	b.WriteString("\n| configuration | how it is set up |\n|---|---|\n")
 	for _, c := range r.Configs {
 		fmt.Fprintf(b, "| %s | `%s` |\n", c.Title, c.Command)
@@ -78,8 +82,10 @@ Method. Each cycle is one configuration on one dataset: create a repository
 (encrypted: cairn, restic and kopia always encrypt), initial backup,
 apply the incremental variant in place, incremental backup, restore the
 incremental snapshot into an empty directory, and compare every restored
-byte with the source. Each tool is a child process: wall time from fork to
-reap, CPU = user + system time and peak RSS from the child's rusage.
+byte with the source. Each tool is a child process, started through a
+small launcher so that its peak RSS is its own (Linux carries the parent's
+peak across exec): wall time from fork to reap, CPU = user + system time
+and peak RSS from the child's rusage.
 MB/s = the dataset's logical bytes / wall time (for an incremental backup,
 the whole dataset, which every tool walks). Repository size is ` + "`du`" + ` of
 the repository directory after the backup. The dataset is read once
