@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -17,6 +19,9 @@ import (
 // run stores the API objects, then runs the freeze window: pre-hooks, work
 // items until their snapshots are cut, post-hooks.
 func (r *Reconciler) run(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, error) {
+	if ok, err := r.claim(ctx, b); !ok {
+		return ctrl.Result{}, err
+	}
 	loc, err := r.location(ctx, b)
 	if err != nil {
 		return r.fail(ctx, b, "LocationNotUsable", "%v", err)
@@ -62,6 +67,23 @@ func (r *Reconciler) run(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, 
 	return ctrl.Result{RequeueAfter: r.cfg.PollInterval}, r.Client.Status().Update(ctx, b)
 }
 
+// claim records that this reconcile runs the backup. The write is checked
+// against the object's resourceVersion, so a reconcile that read a stale
+// copy from the cache (the phase already moved on) gets a conflict and runs
+// no hook twice.
+func (r *Reconciler) claim(ctx context.Context, b *v1alpha1.Backup) (bool, error) {
+	meta.SetStatusCondition(&b.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionHooksRun,
+		Status: metav1.ConditionUnknown, Reason: "Running", ObservedGeneration: b.Generation,
+		Message: "storing API objects, then running the freeze window; started " + r.Clock.Now().UTC().Format(time.RFC3339Nano)})
+	if err := r.Client.Status().Update(ctx, b); err != nil {
+		if apierrors.IsConflict(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
 // snapshotVolumes creates the work items and waits until each has cut its
 // snapshot (SnapshotTaken) or ended, bounded by the snapshot timeout.
 func (r *Reconciler) snapshotVolumes(ctx context.Context, b *v1alpha1.Backup, items []v1alpha1.VolumeBackup) error {
@@ -75,7 +97,7 @@ func (r *Reconciler) snapshotVolumes(ctx context.Context, b *v1alpha1.Backup, it
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.SnapshotTimeout)
 	defer cancel()
-	if err := r.waitSnapshots(ctx, b); err != nil {
+	if err := r.waitSnapshots(ctx, b, items); err != nil {
 		// Not fatal: the items go on with crash-consistent snapshots.
 		b.Status.Warnings = appendCapped(b.Status.Warnings, err.Error())
 	}

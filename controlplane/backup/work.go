@@ -45,18 +45,23 @@ func snapshotCut(vb *v1alpha1.VolumeBackup) bool {
 	return vb.Status.Phase.Done() || meta.IsStatusConditionTrue(vb.Status.Conditions, v1alpha1.ConditionSnapshotTaken)
 }
 
-// waitSnapshots polls until every work item has cut its snapshot.
-func (r *Reconciler) waitSnapshots(ctx context.Context, b *v1alpha1.Backup) error {
+// waitSnapshots polls until every work item in want has cut its snapshot.
+// An item not yet visible (the cache lags the create) counts as not cut.
+func (r *Reconciler) waitSnapshots(ctx context.Context, b *v1alpha1.Backup, want []v1alpha1.VolumeBackup) error {
 	every := min(r.cfg.PollInterval, time.Second)
 	for {
 		items, err := r.workItems(ctx, b)
 		if err != nil {
 			return err
 		}
-		var waiting []string
+		cut := map[string]bool{}
 		for i := range items {
-			if !snapshotCut(&items[i]) {
-				waiting = append(waiting, items[i].Spec.Volume.PVC.Namespace+"/"+items[i].Spec.Volume.PVC.Name)
+			cut[items[i].Name] = snapshotCut(&items[i])
+		}
+		var waiting []string
+		for _, w := range want {
+			if !cut[w.Name] {
+				waiting = append(waiting, w.Spec.Volume.PVC.Namespace+"/"+w.Spec.Volume.PVC.Name)
 			}
 		}
 		if len(waiting) == 0 {

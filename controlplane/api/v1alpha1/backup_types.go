@@ -166,5 +166,5 @@ type BackupList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Backup{}, &BackupList{})
+	register(&Backup{}, &BackupList{})
 }

@@ -115,5 +115,5 @@ type BackupLocationList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&BackupLocation{}, &BackupLocationList{})
+	register(&BackupLocation{}, &BackupLocationList{})
 }

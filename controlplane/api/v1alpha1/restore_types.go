@@ -197,5 +197,5 @@ type RestoreList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Restore{}, &RestoreList{})
+	register(&Restore{}, &RestoreList{})
 }

@@ -83,5 +83,5 @@ type ScheduleList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Schedule{}, &ScheduleList{})
+	register(&Schedule{}, &ScheduleList{})
 }

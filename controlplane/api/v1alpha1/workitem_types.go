@@ -166,5 +166,5 @@ type VolumeRestoreList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&VolumeBackup{}, &VolumeBackupList{}, &VolumeRestore{}, &VolumeRestoreList{})
+	register(&VolumeBackup{}, &VolumeBackupList{}, &VolumeRestore{}, &VolumeRestoreList{})
 }
