@@ -95,4 +95,3 @@ func TestSmallFilesIncremental(t *testing.T) {
 	restore(t, r, second.Snapshot, restorer.Options{Target: dst})
 	testtree.Compare(t, src, filepath.Join(dst, "src"))
 }
-

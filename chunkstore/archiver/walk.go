@@ -231,4 +231,3 @@ func totalLen(exts []fsmeta.Extent) int64 {
 	}
 	return n
 }
-

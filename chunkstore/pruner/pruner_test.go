@@ -226,4 +226,3 @@ func TestConcurrentWritersAndPrune(t *testing.T) {
 		t.Fatalf("%d snapshots, want 6", n)
 	}
 }
-

@@ -120,4 +120,3 @@ func (r *Reconciler) driverOf(ctx context.Context, class string) string {
 	}
 	return sc.Provisioner
 }
-

@@ -194,7 +194,6 @@ func (f *Fixture) WaitBackup(t *testing.T, name string) *v1alpha1.Backup {
 	}
 }
 
-
 // restore completes a VolumeRestore and records what it restored.
 func (a *Agent) restore(ctx context.Context, c client.Client, vr *v1alpha1.VolumeRestore) {
 	if vr.Status.Phase.Done() {
