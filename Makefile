@@ -25,6 +25,7 @@ generate: tools
 # Every test, including those against real servers the tests start.
 test: tools
 	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) bench-smoke
 
 # Unit tests only, for quick iteration.
 test-short:
