@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -107,5 +109,39 @@ func TestBackupErrorsNameTheFix(t *testing.T) {
 				t.Fatal("a condition leaks the repository password")
 			}
 		})
+	}
+}
+
+// Two backups run at once; one also holds a volume no CSI driver serves,
+// which cannot be snapshotted: that backup ends PartiallyFailed and says
+// how to protect the volume.
+func TestConcurrentBackupsAndAVolumeThatCannotBeSnapshotted(t *testing.T) {
+	f := cptest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ag := &cptest.Agent{}
+	ag.Run(ctx, f.C)
+	f.App(t, "one")
+	f.App(t, "two")
+	f.Create(t, &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "legacy-pv"},
+		Spec: corev1.PersistentVolumeSpec{Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv/legacy"}}}})
+	f.Create(t, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: "two"},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, VolumeName: "legacy-pv",
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}})
+	for _, n := range []string{"one", "two"} {
+		f.Create(t, &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "b-" + n, Namespace: cptest.NS},
+			Spec: v1alpha1.BackupSpec{IncludedNamespaces: []string{n}}})
+	}
+	one, two := f.WaitBackup(t, "b-one"), f.WaitBackup(t, "b-two")
+	if one.Status.Phase != v1alpha1.BackupCompleted {
+		t.Fatalf("b-one: %s %v", one.Status.Phase, one.Status.Errors)
+	}
+	if two.Status.Phase != v1alpha1.BackupPartiallyFailed || two.Status.VolumesCompleted != 1 {
+		t.Fatalf("b-two: %s, %d volumes completed; want PartiallyFailed with the CSI volume done", two.Status.Phase, two.Status.VolumesCompleted)
+	}
+	if !strings.Contains(strings.Join(two.Status.Warnings, "\n"), "not provisioned by a CSI driver") {
+		t.Fatalf("b-two warnings %v do not explain the legacy volume", two.Status.Warnings)
 	}
 }

@@ -101,3 +101,35 @@ func TestRestoreOfAMissingBackupSaysWhatToDo(t *testing.T) {
 		t.Fatalf("phase %s condition %+v", rs.Status.Phase, cond)
 	}
 }
+
+// A second cluster sharing the location imports the backup through the
+// sync controller and restores it.
+func TestRestoreInASecondClusterThroughASharedLocation(t *testing.T) {
+	dir := t.TempDir()
+	a := cptest.StartShared(t, dir, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	agA := &cptest.Agent{}
+	agA.Run(ctx, a.C)
+	a.App(t, "shop")
+	a.Create(t, &v1alpha1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "shop-x", Namespace: cptest.NS},
+		Spec: v1alpha1.BackupSpec{IncludedNamespaces: []string{"shop"}}})
+	if b := a.WaitBackup(t, "shop-x"); b.Status.Phase != v1alpha1.BackupCompleted {
+		t.Fatalf("backup in cluster A: %s %v", b.Status.Phase, b.Status.Errors)
+	}
+	b := cptest.StartShared(t, dir, true)
+	agB := &cptest.Agent{}
+	agB.Run(ctx, b.C)
+	b.Node(t, "node-b")
+	imported := b.WaitBackup(t, "shop-x")
+	if imported.Annotations[v1alpha1.AnnotationSynced] == "" {
+		t.Fatalf("backup in cluster B was not imported by the sync controller: %+v", imported.ObjectMeta)
+	}
+	b.Create(t, &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "from-a", Namespace: cptest.NS},
+		Spec: v1alpha1.RestoreSpec{BackupName: "shop-x"}})
+	rs := waitRestore(t, b, "from-a")
+	if rs.Status.Phase != v1alpha1.RestoreCompleted || rs.Status.VolumesCompleted != 1 {
+		t.Fatalf("restore in cluster B: %s %+v %v", rs.Status.Phase, rs.Status.Counts, rs.Status.Errors)
+	}
+	assertRestored(t, b, "shop")
+}

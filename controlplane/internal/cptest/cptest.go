@@ -25,10 +25,12 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 	"github.com/cairnbackup/cairn/controlplane/backup"
+	"github.com/cairnbackup/cairn/controlplane/backupsync"
 	"github.com/cairnbackup/cairn/controlplane/collect"
 	"github.com/cairnbackup/cairn/controlplane/hooks"
 	"github.com/cairnbackup/cairn/controlplane/hooks/hookstest"
 	"github.com/cairnbackup/cairn/controlplane/internal/testenv"
+	"github.com/cairnbackup/cairn/controlplane/location"
 	"github.com/cairnbackup/cairn/controlplane/locations"
 	"github.com/cairnbackup/cairn/controlplane/restore"
 )
@@ -49,10 +51,15 @@ type Fixture struct {
 }
 
 // Start runs the backup and restore controllers on a fresh API server.
-func Start(t *testing.T) *Fixture {
+func Start(t *testing.T) *Fixture { return StartShared(t, t.TempDir(), false) }
+
+// StartShared starts a fixture whose location is the repository in dir,
+// which another fixture (another cluster) may share. With sync, the sync
+// controller imports the Backups it finds there every 200ms.
+func StartShared(t *testing.T, dir string, withSync bool) *Fixture {
 	env := testenv.Start(t)
 	f := &Fixture{Env: env, C: env.Client, Opener: &locations.Opener{Client: env.Client, KDF: crypto.FastKDFForTests},
-		Exec: &hookstest.Exec{}, Dir: t.TempDir()}
+		Exec: &hookstest.Exec{}, Dir: dir}
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: ptr(true)}})
@@ -74,6 +81,14 @@ func Start(t *testing.T) *Fixture {
 		restore.Config{PollInterval: 200 * time.Millisecond})
 	if err := rr.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
+	}
+	if withSync {
+		if err := location.SetupWithManager(mgr, location.Config{Opener: f.Opener}); err != nil {
+			t.Fatal(err)
+		}
+		if err := backupsync.New(backupsync.Config{Opener: f.Opener, Interval: 200 * time.Millisecond}).SetupWithManager(mgr); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -99,20 +114,25 @@ func (f *Fixture) Create(t *testing.T, obj client.Object) {
 	}
 }
 
-// App creates a namespace with a ConfigMap, a Secret, a bound CSI volume
-// and a pod on node-a that mounts it and declares freeze hooks.
-func (f *Fixture) App(t *testing.T, name string) {
+// Node creates a ready node, once.
+func (f *Fixture) Node(t *testing.T, name string) {
 	ctx := context.Background()
-	f.Create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
-	f.Create(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: name}, Data: map[string]string{"k": "v"}})
-	f.Create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: name}, StringData: map[string]string{"p": "x"}})
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if err := f.C.Create(ctx, node); err == nil {
 		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
 		if err := f.C.Status().Update(ctx, node); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// App creates a namespace with a ConfigMap, a Secret, a bound CSI volume
+// and a pod on node-a that mounts it and declares freeze hooks.
+func (f *Fixture) App(t *testing.T, name string) {
+	f.Create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	f.Create(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: name}, Data: map[string]string{"k": "v"}})
+	f.Create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: name}, StringData: map[string]string{"p": "x"}})
+	f.Node(t, "node-a")
 	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name + "-pv"},
 		Spec: corev1.PersistentVolumeSpec{Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
 			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
