@@ -97,4 +97,3 @@ func register(mgr ctrl.Manager, cfg *rest.Config, c Config) error {
 	}
 	return nil
 }
-
