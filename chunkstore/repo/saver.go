@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cairnbackup/cairn/chunkstore/chunker"
 	"github.com/cairnbackup/cairn/chunkstore/compress"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
@@ -75,7 +76,18 @@ type Saver struct {
 	idxMu   sync.Mutex
 	idxFile index.File
 
-	bufs sync.Pool
+	bufs  sync.Pool // compression and sealing scratch
+	packs sync.Pool // pack buffers, reused once uploaded
+}
+
+// packBuf returns an empty pack buffer. Its capacity holds a full pack plus
+// one largest chunk and its header, so a pack never reallocates while it
+// fills: reallocation would double the buffer and the process's memory.
+func (s *Saver) packBuf() []byte {
+	if p, ok := s.packs.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, s.r.cfg.PackSize+chunker.MaxSize+1<<20)
 }
 
 // NewSaver starts a writer session and its uploaders. ctx bounds the
@@ -213,7 +225,7 @@ func (s *Saver) add(t core.BlobType, id core.ID, sealed []byte, rawLen int) erro
 	s.mu.Lock()
 	w := s.writers[t]
 	if w == nil {
-		w = pack.NewWriter(make([]byte, 0, s.r.cfg.PackSize+index.MaxBlobSize))
+		w = pack.NewWriter(s.packBuf())
 		s.writers[t] = w
 	}
 	w.Add(t, id, sealed, rawLen)
@@ -248,6 +260,9 @@ func (s *Saver) uploadLoop() error {
 		if err := s.indexPack(f); err != nil {
 			return err
 		}
+		// Put has returned, so the store holds its own copy of the bytes.
+		buf := f.Data[:0]
+		s.packs.Put(&buf)
 	}
 	return nil
 }
