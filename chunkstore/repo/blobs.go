@@ -57,17 +57,22 @@ func (r *Repository) loadAt(ctx context.Context, id core.ID, loc index.Location,
 // pack, appending the plaintext to dst. h may be nil; workers pass their own
 // to avoid allocating one per blob.
 func (r *Repository) OpenBlob(id core.ID, loc index.Location, sealed, dst []byte, h *chunker.Hasher) ([]byte, error) {
-	plain, err := r.key.Open(nil, sealed)
+	// A raw blob decrypts straight into dst: no allocation, no copy. Only
+	// compressed ones need the decrypted bytes apart, to decompress them.
+	compressed := IsCompressed(loc)
+	into := dst
+	if compressed {
+		into = nil
+	}
+	plain, err := r.key.Open(into, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s in pack %s: %w: %w; run 'cairn repo check --read-data'", id.Short(), loc.Pack.Short(), ErrCorrupt, err)
 	}
-	if IsCompressed(loc) {
+	if compressed {
 		plain, err = compress.Decompress(dst, plain, int(loc.RawLength))
 		if err != nil {
 			return nil, fmt.Errorf("blob %s in pack %s: %w: decompress: %w", id.Short(), loc.Pack.Short(), ErrCorrupt, err)
 		}
-	} else {
-		plain = append(dst, plain...)
 	}
 	if len(plain)-len(dst) != int(loc.RawLength) {
 		return nil, fmt.Errorf("blob %s in pack %s: %w: %d bytes, index says %d", id.Short(), loc.Pack.Short(), ErrCorrupt, len(plain)-len(dst), loc.RawLength)
