@@ -3,13 +3,13 @@ package backup
 import (
 	"context"
 	"fmt"
-	"path"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 	"github.com/cairnbackup/cairn/controlplane/collect"
+	"github.com/cairnbackup/cairn/controlplane/globs"
 	"github.com/cairnbackup/cairn/controlplane/hooks"
 )
 
@@ -53,25 +53,9 @@ func (f HookFreezer) pods(ctx context.Context, spec v1alpha1.BackupSpec) ([]core
 	}
 	var out []corev1.Pod
 	for _, p := range list.Items {
-		if nsSelected(p.Namespace, spec.IncludedNamespaces, spec.ExcludedNamespaces) {
+		if globs.Selected(p.Namespace, spec.IncludedNamespaces, spec.ExcludedNamespaces) {
 			out = append(out, p)
 		}
 	}
 	return out, nil
-}
-
-func nsSelected(ns string, include, exclude []string) bool {
-	if matchAny(ns, exclude) {
-		return false
-	}
-	return len(include) == 0 || matchAny(ns, include)
-}
-
-func matchAny(s string, globs []string) bool {
-	for _, g := range globs {
-		if ok, _ := path.Match(g, s); ok {
-			return true
-		}
-	}
-	return false
 }

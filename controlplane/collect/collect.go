@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/cairnbackup/cairn/controlplane/globs"
 )
 
 // Deps are the API clients Collect reads through.
@@ -123,9 +125,9 @@ func (c *collector) selectNamespaces(ctx context.Context) error {
 	}
 	var missing []string
 	for _, p := range c.m.nsInclude {
-		if !isGlob(p) && !exists[p] {
+		if !globs.IsGlob(p) && !exists[p] {
 			missing = append(missing, fmt.Sprintf("%q", p))
-		} else if isGlob(p) && !matchesAnyName(p, exists) {
+		} else if globs.IsGlob(p) && !matchesAnyName(p, exists) {
 			c.warnf("spec.includedNamespaces pattern %q matches no namespace", p)
 		}
 	}
@@ -142,7 +144,7 @@ func (c *collector) selectNamespaces(ctx context.Context) error {
 
 func matchesAnyName(pattern string, names map[string]bool) bool {
 	for n := range names {
-		if matchAny([]string{pattern}, n) {
+		if globs.MatchAny([]string{pattern}, n) {
 			return true
 		}
 	}

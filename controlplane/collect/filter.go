@@ -3,15 +3,14 @@ package collect
 import (
 	"errors"
 	"fmt"
-	"path"
 	"slices"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/globs"
 )
 
 // ErrInvalidFilter marks a Backup spec whose filters cannot be applied. The
@@ -64,7 +63,7 @@ type matcher struct {
 
 func (f Filter) compile() (*matcher, error) {
 	m := &matcher{cluster: f.IncludeClusterResources}
-	globs := []struct {
+	lists := []struct {
 		field string
 		in    []string
 		out   *[]string
@@ -74,10 +73,10 @@ func (f Filter) compile() (*matcher, error) {
 		{"includedResources", f.IncludedResources, &m.resInclude},
 		{"excludedResources", f.ExcludedResources, &m.resExclude},
 	}
-	for _, g := range globs {
-		clean, err := checkGlobs(g.field, g.in)
+	for _, g := range lists {
+		clean, err := globs.Compile("spec."+g.field, g.in)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrInvalidFilter, err)
 		}
 		*g.out = clean
 	}
@@ -87,24 +86,6 @@ func (f Filter) compile() (*matcher, error) {
 	}
 	m.selectors = sels
 	return m, nil
-}
-
-// checkGlobs validates patterns and lower-cases them: namespace and
-// resource names are lower case, and "Deployments" is a typo, not a
-// different resource.
-func checkGlobs(field string, patterns []string) ([]string, error) {
-	out := make([]string, 0, len(patterns))
-	for i, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == "" {
-			return nil, fmt.Errorf("%w: spec.%s[%d] is empty; remove it or give a name or glob", ErrInvalidFilter, field, i)
-		}
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("%w: spec.%s[%d] %q is not a valid glob: %w", ErrInvalidFilter, field, i, p, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
 }
 
 func compileSelectors(one *metav1.LabelSelector, or []*metav1.LabelSelector) ([]labels.Selector, error) {
@@ -132,23 +113,6 @@ func compileSelectors(one *metav1.LabelSelector, or []*metav1.LabelSelector) ([]
 	return out, nil
 }
 
-// matchAny reports whether any pattern matches one of the names. Patterns
-// were validated by compile.
-func matchAny(patterns []string, names ...string) bool {
-	for _, p := range patterns {
-		for _, n := range names {
-			if ok, _ := path.Match(p, n); ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// isGlob reports whether p has path.Match metacharacters, as opposed to
-// being a literal name.
-func isGlob(p string) bool { return strings.ContainsAny(p, `*?[\`) }
-
 // allNamespaces reports whether every namespace, present and future, is
 // selected: no includes (or "*") and no excludes.
 func (m *matcher) allNamespaces() bool {
@@ -167,30 +131,21 @@ func (m *matcher) wholeNamespaces() bool {
 
 // namespaceSelected applies the namespace globs.
 func (m *matcher) namespaceSelected(ns string) bool {
-	if len(m.nsInclude) > 0 && !matchAny(m.nsInclude, ns) {
+	if len(m.nsInclude) > 0 && !globs.MatchAny(m.nsInclude, ns) {
 		return false
 	}
-	return !matchAny(m.nsExclude, ns)
-}
-
-// resourceNames are the names a resource glob is matched against:
-// "resource" and, outside the core group, "resource.group".
-func resourceNames(gr schema.GroupResource) []string {
-	if gr.Group == "" {
-		return []string{gr.Resource}
-	}
-	return []string{gr.Resource, gr.Resource + "." + gr.Group}
+	return !globs.MatchAny(m.nsExclude, ns)
 }
 
 // resourceIncluded applies the include globs (empty means all).
 func (m *matcher) resourceIncluded(gr schema.GroupResource) bool {
-	return len(m.resInclude) == 0 || matchAny(m.resInclude, resourceNames(gr)...)
+	return len(m.resInclude) == 0 || globs.MatchAny(m.resInclude, globs.ResourceNames(gr)...)
 }
 
 // resourceExcluded applies the exclude globs. They win over everything,
 // including the dependencies restore needs: the user named them.
 func (m *matcher) resourceExcluded(gr schema.GroupResource) bool {
-	return matchAny(m.resExclude, resourceNames(gr)...)
+	return globs.MatchAny(m.resExclude, globs.ResourceNames(gr)...)
 }
 
 // clusterScopedIncluded says whether cluster-scoped resources are listed

@@ -3,9 +3,7 @@ package restoreplan
 import (
 	"errors"
 	"fmt"
-	"path"
 	"slices"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/globs"
 )
 
 // ErrInvalidSpec marks a RestoreSpec that cannot be applied; the message
@@ -53,24 +52,6 @@ func compileFilter(spec v1alpha1.RestoreSpec) (*filter, error) {
 	return f, nil
 }
 
-// compileGlobs validates path.Match patterns and lower-cases them:
-// namespace and resource names are lower case, so "Deployments" is a typo
-// rather than another resource.
-func compileGlobs(field string, patterns []string) ([]string, error) {
-	out := make([]string, 0, len(patterns))
-	for i, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == "" {
-			return nil, fmt.Errorf("%w: %s[%d] is empty; remove it or give a name or glob", ErrInvalidSpec, field, i)
-		}
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("%w: %s[%d] %q is not a valid glob: %w", ErrInvalidSpec, field, i, p, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
 func compileSelector(field string, ls *metav1.LabelSelector) (labels.Selector, error) {
 	if ls == nil {
 		return nil, nil
@@ -82,31 +63,11 @@ func compileSelector(field string, ls *metav1.LabelSelector) (labels.Selector, e
 	return s, nil
 }
 
-func matchAny(patterns []string, names ...string) bool {
-	for _, p := range patterns {
-		for _, n := range names {
-			if ok, _ := path.Match(p, n); ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// resourceNames are what resource globs match: "resource" and, outside the
-// core group, "resource.group".
-func resourceNames(gr schema.GroupResource) []string {
-	if gr.Group == "" {
-		return []string{gr.Resource}
-	}
-	return []string{gr.Resource, gr.Resource + "." + gr.Group}
-}
-
 func (f *filter) namespaceSelected(ns string) bool {
-	if len(f.nsInclude) > 0 && !matchAny(f.nsInclude, ns) {
+	if len(f.nsInclude) > 0 && !globs.MatchAny(f.nsInclude, ns) {
 		return false
 	}
-	return !matchAny(f.nsExclude, ns)
+	return !globs.MatchAny(f.nsExclude, ns)
 }
 
 // allNamespaces reports whether the namespace globs select every
@@ -116,11 +77,11 @@ func (f *filter) allNamespaces() bool {
 }
 
 func (f *filter) resourceIncluded(gr schema.GroupResource) bool {
-	return len(f.resInclude) == 0 || matchAny(f.resInclude, resourceNames(gr)...)
+	return len(f.resInclude) == 0 || globs.MatchAny(f.resInclude, globs.ResourceNames(gr)...)
 }
 
 func (f *filter) resourceExcluded(gr schema.GroupResource) bool {
-	return matchAny(f.resExclude, resourceNames(gr)...)
+	return globs.MatchAny(f.resExclude, globs.ResourceNames(gr)...)
 }
 
 func (f *filter) labelsMatch(l map[string]string) bool {
@@ -192,4 +153,14 @@ func claimKey(pv *unstructured.Unstructured) string {
 		return ""
 	}
 	return ns + "/" + name
+}
+
+// compileGlobs validates patterns with the shared rules and marks errors as
+// an invalid spec.
+func compileGlobs(field string, patterns []string) ([]string, error) {
+	out, err := globs.Compile(field, patterns)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/globs"
 )
 
 // initHook is a RestoreResourceHook with init containers, compiled.
@@ -57,10 +58,10 @@ func compileHooks(hooks []v1alpha1.RestoreResourceHook) ([]initHook, error) {
 // selects reports whether the hook applies to pods in namespace ns (as
 // restored) with labels l.
 func (h *initHook) selects(ns string, l map[string]string) bool {
-	if len(h.nsInclude) > 0 && !matchAny(h.nsInclude, ns) {
+	if len(h.nsInclude) > 0 && !globs.MatchAny(h.nsInclude, ns) {
 		return false
 	}
-	if matchAny(h.nsExclude, ns) {
+	if globs.MatchAny(h.nsExclude, ns) {
 		return false
 	}
 	return h.selector == nil || h.selector.Matches(labels.Set(l))
