@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/globs"
 )
 
 // ForPods resolves the backup hooks of each pod: from its annotations and
@@ -204,11 +204,13 @@ type podSelector struct {
 }
 
 func newPodSelector(what string, include, exclude []string, ls *metav1.LabelSelector) (podSelector, error) {
-	s := podSelector{include: include, exclude: exclude, labels: labels.Everything()}
-	for _, g := range append(append([]string(nil), include...), exclude...) {
-		if _, err := path.Match(g, ""); err != nil {
-			return s, fmt.Errorf("%s: namespace pattern %q is not a valid glob", what, g)
-		}
+	s := podSelector{labels: labels.Everything()}
+	var err error
+	if s.include, err = globs.Compile(what+" includedNamespaces", include); err != nil {
+		return s, err
+	}
+	if s.exclude, err = globs.Compile(what+" excludedNamespaces", exclude); err != nil {
+		return s, err
 	}
 	if ls != nil {
 		sel, err := metav1.LabelSelectorAsSelector(ls)
@@ -221,20 +223,5 @@ func newPodSelector(what string, include, exclude []string, ls *metav1.LabelSele
 }
 
 func (s podSelector) matches(pod *corev1.Pod) bool {
-	if matchesAny(s.exclude, pod.Namespace) {
-		return false
-	}
-	if len(s.include) > 0 && !matchesAny(s.include, pod.Namespace) {
-		return false
-	}
-	return s.labels.Matches(labels.Set(pod.Labels))
-}
-
-func matchesAny(globs []string, ns string) bool {
-	for _, g := range globs {
-		if ok, _ := path.Match(g, ns); ok {
-			return true
-		}
-	}
-	return false
+	return globs.Selected(pod.Namespace, s.include, s.exclude) && s.labels.Matches(labels.Set(pod.Labels))
 }

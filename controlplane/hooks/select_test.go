@@ -116,7 +116,7 @@ func TestSpecHookErrors(t *testing.T) {
 			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Near"}}},
 			Pre: []v1alpha1.Hook{execSpec("x")}}, `spec hook "h": label selector`},
 		{"bad glob", v1alpha1.BackupResourceHook{Name: "h", IncludedNamespaces: []string{"prod-["},
-			Pre: []v1alpha1.Hook{execSpec("x")}}, `spec hook "h": namespace pattern "prod-["`},
+			Pre: []v1alpha1.Hook{execSpec("x")}}, `spec hook "h" includedNamespaces[0] "prod-[" is not a valid glob`},
 		{"neither exec nor http", v1alpha1.BackupResourceHook{Name: "h", Pre: []v1alpha1.Hook{{}}},
 			`pod app/db-0: spec hook "h" pre[0]: a hook is exactly one of exec or http`},
 		{"both exec and http", v1alpha1.BackupResourceHook{Name: "h", Post: []v1alpha1.Hook{{
