@@ -23,9 +23,11 @@ generate: tools
 	controller-gen crd paths=./controlplane/api/... output:crd:artifacts:config=deploy/crds
 
 # Every test, including those against real servers the tests start.
+# The benchmark smoke run goes first so the test runner's summary closes
+# the output.
 test: tools
-	$(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) bench-smoke
+	$(GO) test -count=1 -timeout 30m ./...
 
 # Unit tests only, for quick iteration.
 test-short:
