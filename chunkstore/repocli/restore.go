@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/chunkstore/blob/location"
 	"github.com/cairnbackup/cairn/chunkstore/repo"
 	"github.com/cairnbackup/cairn/chunkstore/restorer"
 	"github.com/cairnbackup/cairn/chunkstore/snapshot"
@@ -41,7 +42,7 @@ are listed on stderr, and the exit code is 3.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&f.target, "target", "t", "", "directory to restore into (required)")
 	fl.StringVar(&f.include, "include", "", "restore only this path of the snapshot")
-	fl.IntVar(&f.workers, "workers", 0, "packs fetched at once (default: restorer.DefaultWorkers)")
+	fl.IntVar(&f.workers, "workers", 0, "packs fetched at once (default: one per CPU for a local repository, 8 or more for S3)")
 	_ = cmd.MarkFlagRequired("target")
 	return cmd
 }
@@ -67,8 +68,12 @@ func (g *globals) restore(ctx context.Context, cmd *cobra.Command, r *repo.Repos
 		return prog.BytesDone.Load(), prog.BytesTotal.Load()
 	})
 	start := time.Now()
+	workers := f.workers
+	if u, perr := location.Parse(g.repoURL); workers == 0 && perr == nil && u.Kind == location.KindS3 {
+		workers = restorer.RemoteWorkers
+	}
 	res, err := restorer.Restore(ctx, r, snap.Snapshot,
-		restorer.Options{Target: f.target, Include: f.include, Workers: f.workers, Progress: prog})
+		restorer.Options{Target: f.target, Include: f.include, Workers: workers, Progress: prog})
 	stop()
 	if err != nil {
 		return err
