@@ -16,9 +16,7 @@ import (
 // TestBinary builds cmd/cairn and checks what only a process shows: exit
 // codes, stdout/stderr separation and the environment variables.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the cairn binary")
-	}
+	skipShort(t, "builds the cairn binary")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "cairn")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/cairnbackup/cairn/cmd/cairn").CombinedOutput(); err != nil {

@@ -1,6 +1,7 @@
 package repocli
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,9 +14,7 @@ import (
 // CA, so the --s3-* flags and the AWS environment credentials are exercised
 // end to end.
 func TestS3(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts versitygw")
-	}
+	skipShort(t, "starts versitygw")
 	srv := s3test.StartTLS(t)
 	h := newHarness(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
@@ -42,4 +41,13 @@ func TestS3(t *testing.T) {
 		t.Fatalf("snapshots without the CA: exit %d, stderr %q", r.code, r.stderr)
 	}
 	t.Logf("without the CA: %s", strings.TrimSpace(r.stderr))
+}
+
+// skipShort skips a slow test under -short (make test-short), but never in
+// CI (CI=true), where every test must run.
+func skipShort(t *testing.T, why string) {
+	t.Helper()
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip(why)
+	}
 }
