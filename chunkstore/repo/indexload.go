@@ -233,10 +233,15 @@ func (r *Repository) ExcludeMore(packs []core.ID) {
 // HasUsable reports whether a blob is stored in a pack that is not marked
 // for deletion: whether a writer may deduplicate against it.
 func (r *Repository) HasUsable(id core.ID) bool {
-	locs := r.idx.LookupAll(id)
-	if len(locs) == 0 {
-		return false
+	r.idxMu.Lock()
+	none := len(r.excluded) == 0
+	r.idxMu.Unlock()
+	if none {
+		// The common case, on every chunk: no prune pending, so any copy
+		// will do, and Has does not allocate.
+		return r.idx.Has(id)
 	}
+	locs := r.idx.LookupAll(id)
 	r.idxMu.Lock()
 	defer r.idxMu.Unlock()
 	for _, l := range locs {

@@ -57,50 +57,39 @@ func newKeyListCmd(g *globals) *cobra.Command {
 }
 
 func newKeyAddCmd(g *globals) *cobra.Command {
-	var file string
-	cmd := &cobra.Command{
-		Use:   "add",
-		Short: "Add a key file for a new password",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
-				pw, err := newPassword(cmd, file)
-				if err != nil {
-					return err
-				}
-				id, err := r.AddKey(ctx, pw, g.repoOptions())
-				if err != nil {
-					return err
-				}
-				return g.reportKey(cmd, "added key %s", id)
-			})
-		},
-	}
-	cmd.Flags().StringVar(&file, "new-password-file", "", "read the new password from this file (default: ask on the terminal)")
-	return cmd
+	return newPasswordKeyCmd(g, &cobra.Command{Use: "add", Short: "Add a key file for a new password"},
+		"added key %s", func(ctx context.Context, r *repo.Repository, pw []byte) (core.ID, error) {
+			return r.AddKey(ctx, pw, g.repoOptions())
+		})
 }
 
 func newKeyPasswdCmd(g *globals) *cobra.Command {
-	var file string
-	cmd := &cobra.Command{
-		Use:   "passwd",
-		Short: "Change the password of the key in use",
+	return newPasswordKeyCmd(g, &cobra.Command{Use: "passwd", Short: "Change the password of the key in use",
 		Long: `Replace the key file the current password opens with one for a new
-password. Other keys are untouched. Data is not re-encrypted.`,
-		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
-				pw, err := newPassword(cmd, file)
-				if err != nil {
-					return err
-				}
-				id, err := r.ChangePassword(ctx, pw, g.repoOptions())
-				if err != nil {
-					return err
-				}
-				return g.reportKey(cmd, "password changed: key %s replaces the old one", id)
-			})
-		},
+password. Other keys are untouched. Data is not re-encrypted.`},
+		"password changed: key %s replaces the old one", func(ctx context.Context, r *repo.Repository, pw []byte) (core.ID, error) {
+			return r.ChangePassword(ctx, pw, g.repoOptions())
+		})
+}
+
+// newPasswordKeyCmd completes a command that asks for a new password and
+// writes a key file for it with action.
+func newPasswordKeyCmd(g *globals, cmd *cobra.Command, report string,
+	action func(context.Context, *repo.Repository, []byte) (core.ID, error)) *cobra.Command {
+	var file string
+	cmd.Args = exactArgs(0, "no arguments")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
+			pw, err := newPassword(cmd, file)
+			if err != nil {
+				return err
+			}
+			id, err := action(ctx, r, pw)
+			if err != nil {
+				return err
+			}
+			return g.reportKey(cmd, report, id)
+		})
 	}
 	cmd.Flags().StringVar(&file, "new-password-file", "", "read the new password from this file (default: ask on the terminal)")
 	return cmd

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -14,21 +13,6 @@ import (
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 	"github.com/cairnbackup/cairn/controlplane/internal/cptest"
 )
-
-func waitRestore(t *testing.T, f *cptest.Fixture, name string) *v1alpha1.Restore {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var rs v1alpha1.Restore
-		if err := f.C.Get(context.Background(), client.ObjectKey{Namespace: cptest.NS, Name: name}, &rs); err == nil && rs.Status.Phase.Done() {
-			return &rs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("restore %s did not finish: %+v", name, rs.Status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // Back up a namespace, then restore it twice at once into two mapped
 // namespaces: objects come back with their data, the volume is restored
@@ -52,7 +36,7 @@ func TestBackupThenConcurrentRestoresIntoMappedNamespaces(t *testing.T) {
 			Spec: v1alpha1.RestoreSpec{BackupName: "shop-1", NamespaceMapping: map[string]string{"shop": target}}})
 	}
 	for _, target := range []string{"copy-a", "copy-b"} {
-		rs := waitRestore(t, f, "to-"+target)
+		rs := f.WaitRestore(t, "to-"+target)
 		if rs.Status.Phase != v1alpha1.RestoreCompleted || rs.Status.Counts.Created == 0 || rs.Status.VolumesCompleted != 1 {
 			t.Fatalf("restore into %s: %s counts %+v volumes %d errors %v", target, rs.Status.Phase, rs.Status.Counts, rs.Status.VolumesCompleted, rs.Status.Errors)
 		}
@@ -94,7 +78,7 @@ func TestRestoreOfAMissingBackupSaysWhatToDo(t *testing.T) {
 	f := cptest.Start(t)
 	f.Create(t, &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: cptest.NS},
 		Spec: v1alpha1.RestoreSpec{BackupName: "gone"}})
-	rs := waitRestore(t, f, "r")
+	rs := f.WaitRestore(t, "r")
 	cond := meta.FindStatusCondition(rs.Status.Conditions, v1alpha1.ConditionReady)
 	if rs.Status.Phase != v1alpha1.RestoreFailed || cond == nil || !strings.Contains(cond.Message, `backup "gone" does not exist`) ||
 		!strings.Contains(cond.Message, "kubectl get backups") {
@@ -127,7 +111,7 @@ func TestRestoreInASecondClusterThroughASharedLocation(t *testing.T) {
 	}
 	b.Create(t, &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "from-a", Namespace: cptest.NS},
 		Spec: v1alpha1.RestoreSpec{BackupName: "shop-x"}})
-	rs := waitRestore(t, b, "from-a")
+	rs := b.WaitRestore(t, "from-a")
 	if rs.Status.Phase != v1alpha1.RestoreCompleted || rs.Status.VolumesCompleted != 1 {
 		t.Fatalf("restore in cluster B: %s %+v %v", rs.Status.Phase, rs.Status.Counts, rs.Status.Errors)
 	}

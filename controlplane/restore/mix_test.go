@@ -183,7 +183,7 @@ func TestRealisticNamespaceRoundTrip(t *testing.T) {
 	waitGone(t, f, objs[1:])
 	f.Create(t, &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "mix-back", Namespace: cptest.NS},
 		Spec: v1alpha1.RestoreSpec{BackupName: "mix-1"}})
-	rs := waitRestore(t, f, "mix-back")
+	rs := f.WaitRestore(t, "mix-back")
 	if rs.Status.Phase != v1alpha1.RestoreCompleted || rs.Status.Counts.Created < len(objs)-1 {
 		t.Fatalf("restore: %s %+v %v", rs.Status.Phase, rs.Status.Counts, rs.Status.Errors)
 	}

@@ -201,14 +201,29 @@ func (a *Agent) step(ctx context.Context, c client.Client, vb *v1alpha1.VolumeBa
 // WaitBackup waits until the backup has finished.
 func (f *Fixture) WaitBackup(t *testing.T, name string) *v1alpha1.Backup {
 	t.Helper()
+	var b v1alpha1.Backup
+	f.waitDone(t, name, &b, func() bool { return b.Status.Phase.Done() })
+	return &b
+}
+
+// WaitRestore waits until the restore has finished.
+func (f *Fixture) WaitRestore(t *testing.T, name string) *v1alpha1.Restore {
+	t.Helper()
+	var rs v1alpha1.Restore
+	f.waitDone(t, name, &rs, func() bool { return rs.Status.Phase.Done() })
+	return &rs
+}
+
+// waitDone polls obj (named name in NS) until done reports true.
+func (f *Fixture) waitDone(t *testing.T, name string, obj client.Object, done func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var b v1alpha1.Backup
-		if err := f.C.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &b); err == nil && b.Status.Phase.Done() {
-			return &b
+		if err := f.C.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, obj); err == nil && done() {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("backup %s did not finish: %+v", name, b.Status)
+			t.Fatalf("%T %s did not finish: %+v", obj, name, obj)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
