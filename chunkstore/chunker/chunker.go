@@ -1,9 +1,7 @@
 package chunker
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 
 	rc "github.com/restic/chunker"
 	"github.com/zeebo/blake3"
@@ -37,48 +35,29 @@ func RandomPol() (Pol, error) {
 	return p, nil
 }
 
-// Splitter chunks in-memory segments. Reuse one per worker: it keeps its
-// scratch buffer and the chunker's tables between calls.
+// Splitter chunks in-memory segments. Reuse one per worker: the tables for
+// the polynomial are computed once.
 type Splitter struct {
-	pol     Pol
-	c       *rc.Chunker
-	rd      bytes.Reader
-	scratch []byte
+	tab *rabinTables
 }
 
 // NewSplitter returns a Splitter for pol. The polynomial must be one stored
 // in a repository config (validated there).
 func NewSplitter(pol Pol) *Splitter {
-	s := &Splitter{pol: pol, scratch: make([]byte, 0, MaxSize)}
-	s.c = rc.NewWithBoundaries(&s.rd, pol, MinSize, MaxSize)
-	return s
+	return &Splitter{tab: newRabinTables(pol)}
 }
 
 // Split calls fn with each chunk of data in order. The chunk slices point into
 // data, so fn must not keep them after it returns unless data outlives it.
 func (s *Splitter) Split(data []byte, fn func(chunk []byte) error) error {
-	if len(data) == 0 {
-		return nil
-	}
-	// The chunker never cuts before MinSize, so short input is one chunk and
-	// the chunker (and its copy into scratch) can be skipped.
-	if len(data) <= MinSize {
-		return fn(data)
-	}
-	s.rd.Reset(data)
-	s.c.ResetWithBoundaries(&s.rd, s.pol, MinSize, MaxSize)
-	for {
-		ch, err := s.c.Next(s.scratch)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("chunk segment: %w", err)
-		}
-		if err := fn(data[ch.Start : ch.Start+ch.Length]); err != nil {
+	for len(data) > 0 {
+		n := s.tab.nextCut(data)
+		if err := fn(data[:n]); err != nil {
 			return err
 		}
+		data = data[n:]
 	}
+	return nil
 }
 
 // Hasher computes chunk IDs: BLAKE3-256 keyed with the repository's ID key.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,9 @@ func main() {
 }
 
 func run() int {
+	if stopProfile := startProfile(); stopProfile != nil {
+		defer stopProfile()
+	}
 	// A first Ctrl-C cancels the work cleanly (sessions are ended, uploaded
 	// packs are reused next time); the default handler takes a second one.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -39,4 +43,27 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "cairn: %s\n", err)
 	}
 	return repocli.ExitCode(err)
+}
+
+// startProfile writes a CPU profile to the file named by CAIRN_CPUPROFILE, a
+// tuning aid for `make bench` work; it returns nil when the variable is unset.
+func startProfile() func() {
+	path := os.Getenv("CAIRN_CPUPROFILE")
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cairn: CAIRN_CPUPROFILE: %s\n", err)
+		return nil
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "cairn: CAIRN_CPUPROFILE: %s\n", err)
+		f.Close()
+		return nil
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
