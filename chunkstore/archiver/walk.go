@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/cairnbackup/cairn/chunkstore/chunker"
 	"github.com/cairnbackup/cairn/chunkstore/fsmeta"
@@ -31,7 +32,7 @@ func (p *pipeline) walkRoots(ctx context.Context, paths []string) error {
 			return fmt.Errorf("backup: two paths have the same base name %q; back them up separately", name)
 		}
 		seen[name] = true
-		if err := p.walkEntry(ctx, p.root, filepath.Clean(path), name, parent[name]); err != nil {
+		if err := p.walkEntry(ctx, p.root, p.inspect(ctx, filepath.Clean(path), name, parent[name]), parent[name]); err != nil {
 			return err
 		}
 	}
@@ -58,65 +59,115 @@ func byName(nodes []*snapshot.Node) map[string]*snapshot.Node {
 	return m
 }
 
+// entryInfo is what the system calls tell about one directory entry. It is
+// gathered apart from the walk so that a directory's entries can be looked
+// at in parallel.
+type entryInfo struct {
+	path, name string
+	meta       fsmeta.Meta
+	xattrs     []fsmeta.Xattr
+	link       string
+	err        error  // set when the entry cannot be backed up
+	errOp      string // what failed, for the warning
+	// prevChildren are the entries of the parent snapshot's directory of
+	// the same name, loaded here too because parsing them is a large share
+	// of an incremental walk.
+	prevChildren map[string]*snapshot.Node
+	prevErr      error
+}
+
+// inspect reads the metadata of the entry at path and, for a directory, the
+// parent snapshot's listing of it.
+func (p *pipeline) inspect(ctx context.Context, path, name string, prev *snapshot.Node) entryInfo {
+	e := entryInfo{path: path, name: name}
+	if e.meta, e.err = fsmeta.Lstat(path); e.err != nil {
+		e.errOp = "stat"
+		return e
+	}
+	if e.meta.Kind == fsmeta.KindDir && prev != nil && prev.Type == snapshot.TypeDir && !p.a.opts.Block {
+		nodes, err := snapshot.LoadTree(ctx, p.a.r, prev.Subtree)
+		if err != nil {
+			e.prevErr = fmt.Errorf("load parent tree of %s: %w", path, err)
+		}
+		e.prevChildren = byName(nodes)
+	}
+	if xs, err := fsmeta.ListXattrs(path); err != nil {
+		p.a.warnPath("read xattrs of", path, err)
+	} else {
+		e.xattrs = xs
+	}
+	if e.meta.Kind == fsmeta.KindSymlink && !p.a.opts.Block {
+		if e.link, e.err = os.Readlink(path); e.err != nil {
+			e.errOp = "read link"
+		}
+	}
+	return e
+}
+
+// inspectAll inspects the entries of the directory at dir, several at a
+// time: on a tree of small unchanged files the walk is nothing but these
+// system calls.
+func (p *pipeline) inspectAll(ctx context.Context, dir string, entries []os.DirEntry, prev map[string]*snapshot.Node) []entryInfo {
+	infos := make([]entryInfo, len(entries))
+	parallel := min(inspectParallel, len(entries)/inspectMinPerGoroutine)
+	var wg sync.WaitGroup
+	for g := range max(parallel, 1) {
+		wg.Go(func() {
+			for i := g; i < len(entries); i += max(parallel, 1) {
+				name := entries[i].Name()
+				infos[i] = p.inspect(ctx, filepath.Join(dir, name), name, prev[name])
+			}
+		})
+	}
+	wg.Wait()
+	return infos
+}
+
+// inspectParallel bounds the goroutines inspecting one directory; each needs
+// inspectMinPerGoroutine entries to be worth starting.
+const (
+	inspectParallel        = 4
+	inspectMinPerGoroutine = 4
+)
+
 // walkEntry adds the entry at path to dir, recursing into directories and
 // queueing files.
-func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, path, name string, prev *snapshot.Node) error {
-	meta, err := fsmeta.Lstat(path)
-	if err != nil {
-		p.a.warnPath("stat", path, err)
+func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, prev *snapshot.Node) error {
+	if e.prevErr != nil {
+		return e.prevErr
+	}
+	if e.err != nil {
+		p.a.warnPath(e.errOp, e.path, e.err)
 		return nil
 	}
-	node := nodeFromMeta(name, meta)
-	if err := p.fillXattrs(node, path); err != nil {
-		return err
+	node := nodeFromMeta(e.name, e.meta)
+	for _, x := range e.xattrs {
+		node.Xattrs = append(node.Xattrs, snapshot.Xattr{Name: x.Name, Value: x.Value})
 	}
 	switch {
 	case p.a.opts.Block:
 		node.Type = snapshot.TypeFile // a device is stored as the image of its bytes
-		return p.queueFile(ctx, dir, node, path, nil)
+		return p.queueFile(ctx, dir, node, e.path, nil)
 	case node.Type == snapshot.TypeDir:
-		return p.walkDir(ctx, dir, node, path, prev)
+		return p.walkDir(ctx, dir, node, e.path, e.prevChildren)
 	case node.Type == snapshot.TypeSymlink:
-		if node.LinkTarget, err = os.Readlink(path); err != nil {
-			p.a.warnPath("read link", path, err)
-			return nil
-		}
+		node.LinkTarget = e.link
 	case node.Type == snapshot.TypeFile:
-		return p.queueFile(ctx, dir, node, path, prev)
+		return p.queueFile(ctx, dir, node, e.path, prev)
 	}
 	dir.nodes = append(dir.nodes, node)
 	return nil
 }
 
-func (p *pipeline) fillXattrs(node *snapshot.Node, path string) error {
-	xs, err := fsmeta.ListXattrs(path)
-	if err != nil {
-		p.a.warnPath("read xattrs of", path, err)
-		return nil
-	}
-	for _, x := range xs {
-		node.Xattrs = append(node.Xattrs, snapshot.Xattr{Name: x.Name, Value: x.Value})
-	}
-	return nil
-}
-
-func (p *pipeline) walkDir(ctx context.Context, parent *dirJob, node *snapshot.Node, path string, prev *snapshot.Node) error {
+func (p *pipeline) walkDir(ctx context.Context, parent *dirJob, node *snapshot.Node, path string, prevChildren map[string]*snapshot.Node) error {
 	entries, err := os.ReadDir(path)
 	if err != nil {
 		p.a.warnPath("list directory", path, err)
 		return nil
 	}
-	var prevChildren map[string]*snapshot.Node
-	if prev != nil && prev.Type == snapshot.TypeDir {
-		nodes, err := snapshot.LoadTree(ctx, p.a.r, prev.Subtree)
-		if err != nil {
-			return fmt.Errorf("load parent tree of %s: %w", path, err)
-		}
-		prevChildren = byName(nodes)
-	}
 	d := newDirJob(node)
-	for _, e := range entries {
-		if err := p.walkEntry(ctx, d, filepath.Join(path, e.Name()), e.Name(), prevChildren[e.Name()]); err != nil {
+	for _, e := range p.inspectAll(ctx, path, entries, prevChildren) {
+		if err := p.walkEntry(ctx, d, e, prevChildren[e.name]); err != nil {
 			return err
 		}
 	}

@@ -45,3 +45,30 @@ type Store interface {
 	Location() string
 	Close() error
 }
+
+// BufferGetter is implemented by stores that can read a range into the
+// caller's buffer, so that a reader pulling many packs reuses one buffer
+// instead of allocating (and zeroing) a new one per read.
+type BufferGetter interface {
+	// GetInto is Get, with the bytes written to buf[:0] when it has room
+	// and to a new slice otherwise. length must be >= 0.
+	GetInto(ctx context.Context, name string, offset, length int64, buf []byte) ([]byte, error)
+}
+
+// GetInto reads a range of length >= 0 bytes into buf when s supports it,
+// and falls back to Get otherwise.
+func GetInto(ctx context.Context, s Store, name string, offset, length int64, buf []byte) ([]byte, error) {
+	if g, ok := s.(BufferGetter); ok && length >= 0 {
+		return g.GetInto(ctx, name, offset, length, buf)
+	}
+	return s.Get(ctx, name, offset, length)
+}
+
+// SizedBuffer returns buf[:n] when buf has room for n bytes and a new slice
+// of n bytes otherwise.
+func SizedBuffer(buf []byte, n int64) []byte {
+	if int64(cap(buf)) >= n {
+		return buf[:n]
+	}
+	return make([]byte, n)
+}

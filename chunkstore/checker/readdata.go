@@ -51,17 +51,19 @@ func (c *checker) readPack(ctx context.Context, id core.ID, size int64) error {
 		c.rep.problem(name, "%v", err)
 		return nil
 	}
-	h := c.r.NewHasher()
+	o := c.r.NewOpenScratch()
 	var buf []byte
 	for _, b := range blobs {
 		loc := repoLocation(id, b)
 		sealed := data[b.Offset : b.Offset+b.Length]
-		out, err := c.r.OpenBlob(b.ID, loc, sealed, buf[:0], h)
+		out, err := c.r.OpenBlob(b.ID, loc, sealed, buf[:0], o)
 		if err != nil {
 			c.rep.problem(name, "%s blob %s: %v", b.Type, b.ID.Short(), err)
 			continue
 		}
-		buf = out
+		if cap(out) > cap(buf) {
+			buf = out[:0]
+		}
 	}
 	return nil
 }

@@ -40,14 +40,23 @@ func NewWriter(buf []byte) *Writer {
 	return &Writer{buf: buf[:0]}
 }
 
-// Add appends one sealed blob. rawLen is the plaintext length before
-// compression.
-func (w *Writer) Add(t core.BlobType, id core.ID, sealed []byte, rawLen int) {
+// Reserve appends room for one sealed blob of sealedLen bytes and returns
+// that room (length 0, capacity sealedLen) to seal into, or nil when the
+// buffer cannot hold it without growing. Reserved room never moves, so
+// several goroutines may seal into their rooms at once, outside whatever
+// lock serializes Reserve; the pack must not be finished before they are
+// done.
+func (w *Writer) Reserve(t core.BlobType, id core.ID, sealedLen, rawLen int) []byte {
+	off := len(w.buf)
+	if off+sealedLen > cap(w.buf) {
+		return nil
+	}
 	w.blobs = append(w.blobs, index.Blob{
-		ID: id, Type: t, Offset: uint32(len(w.buf)),
-		Length: uint32(len(sealed)), RawLength: uint32(rawLen),
+		ID: id, Type: t, Offset: uint32(off),
+		Length: uint32(sealedLen), RawLength: uint32(rawLen),
 	})
-	w.buf = append(w.buf, sealed...)
+	w.buf = w.buf[:off+sealedLen]
+	return w.buf[off : off : off+sealedLen]
 }
 
 // Size is the number of blob bytes so far.

@@ -18,12 +18,30 @@ func testKey() *crypto.Key {
 }
 
 func build(t testing.TB, key *crypto.Key, n int) Finished {
-	w := NewWriter(nil)
+	w := NewWriter(make([]byte, 0, 64<<10))
 	for i := range n {
 		plain := bytes.Repeat([]byte{byte(i)}, 100+i)
-		w.Add(core.BlobType(1+i%2), core.ID{byte(i), 1}, key.Seal(nil, plain), len(plain))
+		room := w.Reserve(core.BlobType(1+i%2), core.ID{byte(i), 1}, len(plain)+crypto.Overhead, len(plain))
+		if room == nil {
+			t.Fatalf("no room for blob %d", i)
+		}
+		key.Seal(room, plain)
 	}
 	return w.Finish(key)
+}
+
+func TestReserveNeverGrows(t *testing.T) {
+	buf := make([]byte, 0, 100)
+	w := NewWriter(buf)
+	if room := w.Reserve(1, core.ID{1}, 60, 10); room == nil || cap(room) != 60 {
+		t.Fatalf("first reserve: room of capacity %d, want 60", cap(room))
+	}
+	if room := w.Reserve(1, core.ID{2}, 41, 10); room != nil {
+		t.Fatal("reserve past the buffer's capacity gave room: the buffer would have to grow under concurrent sealers")
+	}
+	if w.Count() != 1 || w.Size() != 60 {
+		t.Fatalf("after a refused reserve: %d blobs, %d bytes; want 1, 60", w.Count(), w.Size())
+	}
 }
 
 func TestRoundTrip(t *testing.T) {

@@ -53,22 +53,40 @@ func (r *Repository) loadAt(ctx context.Context, id core.ID, loc index.Location,
 	return r.OpenBlob(id, loc, sealed, dst, nil)
 }
 
+// OpenScratch is one worker's reusable state for OpenBlob: its hasher and
+// the buffer compressed blobs are decrypted into before decompression.
+// Reusing it keeps a restore or a read-all check from allocating per blob.
+type OpenScratch struct {
+	h         *chunker.Hasher
+	decrypted []byte
+}
+
+// NewOpenScratch returns scratch state for OpenBlob; it is not safe for
+// concurrent use.
+func (r *Repository) NewOpenScratch() *OpenScratch {
+	return &OpenScratch{h: r.NewHasher()}
+}
+
 // OpenBlob decrypts, decompresses and verifies one sealed blob read from a
-// pack, appending the plaintext to dst. h may be nil; workers pass their own
-// to avoid allocating one per blob.
-func (r *Repository) OpenBlob(id core.ID, loc index.Location, sealed, dst []byte, h *chunker.Hasher) ([]byte, error) {
+// pack, appending the plaintext to dst. o may be nil; workers pass their own
+// to avoid allocating per blob.
+func (r *Repository) OpenBlob(id core.ID, loc index.Location, sealed, dst []byte, o *OpenScratch) ([]byte, error) {
+	if o == nil {
+		o = r.NewOpenScratch()
+	}
 	// A raw blob decrypts straight into dst: no allocation, no copy. Only
 	// compressed ones need the decrypted bytes apart, to decompress them.
 	compressed := IsCompressed(loc)
 	into := dst
 	if compressed {
-		into = nil
+		into = o.decrypted[:0]
 	}
 	plain, err := r.key.Open(into, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s in pack %s: %w: %w; run 'cairn repo check --read-data'", id.Short(), loc.Pack.Short(), ErrCorrupt, err)
 	}
 	if compressed {
+		o.decrypted = plain[:0]
 		plain, err = compress.Decompress(dst, plain, int(loc.RawLength))
 		if err != nil {
 			return nil, fmt.Errorf("blob %s in pack %s: %w: decompress: %w", id.Short(), loc.Pack.Short(), ErrCorrupt, err)
@@ -77,10 +95,7 @@ func (r *Repository) OpenBlob(id core.ID, loc index.Location, sealed, dst []byte
 	if len(plain)-len(dst) != int(loc.RawLength) {
 		return nil, fmt.Errorf("blob %s in pack %s: %w: %d bytes, index says %d", id.Short(), loc.Pack.Short(), ErrCorrupt, len(plain)-len(dst), loc.RawLength)
 	}
-	if h == nil {
-		h = r.NewHasher()
-	}
-	if h.Sum(plain[len(dst):]) != id {
+	if o.h.Sum(plain[len(dst):]) != id {
 		return nil, fmt.Errorf("blob %s in pack %s: %w: content does not match its ID", id.Short(), loc.Pack.Short(), ErrCorrupt)
 	}
 	return plain, nil

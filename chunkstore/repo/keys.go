@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"runtime"
 	"time"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob"
@@ -40,6 +41,12 @@ func unlock(ctx context.Context, store blob.Store, password []byte) (crypto.Mast
 	if len(ids) > maxKeysTried {
 		ids = ids[:maxKeysTried]
 	}
+	// Each password check fills a large argon2 buffer (64 MiB by default)
+	// that is garbage the moment it returns. Collecting it here, while
+	// little else is live, sets the next collection by what the caller
+	// keeps rather than by that buffer, and lets later allocations reuse its
+	// pages instead of growing the process.
+	defer runtime.GC()
 	for _, id := range ids {
 		kf, err := loadKeyFile(ctx, store, id)
 		if err != nil {

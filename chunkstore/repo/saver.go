@@ -23,6 +23,10 @@ const (
 	// a 10 Gbit/s link busy at typical S3 latencies while bounding upload
 	// buffers to 64 MiB.
 	DefaultUploads = 4
+	// LocalUploads is the number for a repository in a local directory,
+	// where a write is CPU work, not waiting: more writers than cores would
+	// only hold more 16 MiB buffers.
+	LocalUploads = 2
 	// indexEvery is how many packs go into one index file. Writing an index
 	// file every 64 packs (about 1 GiB) bounds what a crash leaves
 	// unindexed; those packs are adopted by the next writer anyway.
@@ -70,24 +74,41 @@ type Saver struct {
 	refreshDone  chan struct{}
 
 	mu      sync.Mutex
-	writers [3]*pack.Writer // by core.BlobType
+	writers [3]*openPack // by core.BlobType
 	pending map[core.ID]struct{}
 
 	idxMu   sync.Mutex
 	idxFile index.File
 
-	bufs  sync.Pool // compression and sealing scratch
+	bufs  sync.Pool // compression scratch
 	packs sync.Pool // pack buffers, reused once uploaded
 }
 
-// packBuf returns an empty pack buffer. Its capacity holds a full pack plus
-// one largest chunk and its header, so a pack never reallocates while it
-// fills: reallocation would double the buffer and the process's memory.
-func (s *Saver) packBuf() []byte {
-	if p, ok := s.packs.Get().(*[]byte); ok {
+// openPack is a pack being filled. Blobs are sealed straight into it, each
+// into room reserved under Saver.mu and filled outside it; sealing counts
+// the blobs still being written, and the pack is sent once it is full and
+// none are.
+type openPack struct {
+	w       *pack.Writer
+	sealing int
+	full    bool
+}
+
+// packHeaderRoom is the spare capacity of a pack buffer for the header
+// appended when the pack is finished: enough for 16 Ki blobs, so packs of
+// the usual 16 MiB never reallocate.
+const packHeaderRoom = 640 << 10
+
+// packBuf returns an empty pack buffer with room for a pack of the target
+// size and its header, or for one blob of blobLen bytes if that is larger.
+// Packs are closed before a blob would overflow them, so a buffer never
+// grows while blobs are sealed into it.
+func (s *Saver) packBuf(blobLen int) []byte {
+	need := max(s.r.cfg.PackSize, blobLen) + packHeaderRoom
+	if p, ok := s.packs.Get().(*[]byte); ok && cap(*p) >= need {
 		return (*p)[:0]
 	}
-	return make([]byte, 0, s.r.cfg.PackSize+chunker.MaxSize+1<<20)
+	return make([]byte, 0, need)
 }
 
 // NewSaver starts a writer session and its uploaders. ctx bounds the
@@ -175,27 +196,32 @@ func (s *Saver) Save(t core.BlobType, id core.ID, plain []byte) (bool, error) {
 	}
 	buf := s.getBuf(len(plain))
 	t0 := time.Now()
-	body, compressed := s.comp.Compress(buf[:0], plain)
+	body, _ := s.comp.Compress(buf[:0], plain)
 	t1 := time.Now()
-	var sealed []byte
-	if compressed {
-		// body lives at the start of buf: seal into the capacity after it
-		sealed = s.r.key.Seal(body[len(body):], body)
-	} else {
-		sealed = s.r.key.Seal(buf[:0], body)
+	sealedLen := len(body) + crypto.Overhead
+	op, room, done := s.reserve(t, id, sealedLen, len(plain))
+	if done != nil {
+		if err := s.send(done); err != nil {
+			s.bufs.Put(&buf)
+			return false, err
+		}
 	}
 	t2 := time.Now()
-	s.Stats.CompressNs.Add(int64(t1.Sub(t0)))
-	s.Stats.EncryptNs.Add(int64(t2.Sub(t1)))
-	err := s.add(t, id, sealed, len(plain))
+	sealed := s.r.key.Seal(room, body)
 	s.bufs.Put(&buf)
-	s.Stats.PackNs.Add(int64(time.Since(t2)))
-	if err != nil {
+	t3 := time.Now()
+	s.Stats.CompressNs.Add(int64(t1.Sub(t0)))
+	s.Stats.PackNs.Add(int64(t2.Sub(t1)))
+	s.Stats.EncryptNs.Add(int64(t3.Sub(t2)))
+	if len(sealed) != sealedLen || &sealed[0] != &room[:1][0] {
+		panic("saver: sealed blob did not fill its reserved room")
+	}
+	if err := s.sealed(op); err != nil {
 		return false, err
 	}
 	s.Stats.BlobsNew.Add(1)
 	s.Stats.BytesNew.Add(int64(len(plain)))
-	s.Stats.BytesStored.Add(int64(len(sealed)))
+	s.Stats.BytesStored.Add(int64(sealedLen))
 	return true, nil
 }
 
@@ -209,35 +235,68 @@ func (s *Saver) claim(id core.ID) bool {
 	return true
 }
 
-// getBuf returns a scratch buffer big enough for the compressed and the
-// sealed form of an n-byte blob side by side.
+// getBuf returns a scratch buffer for the compressed form of an n-byte
+// blob. Compression keeps its output only when it is smaller than the
+// input, so n bytes are enough; buffers are made for the largest chunk so
+// that the pool always fits (a pool of mixed sizes would drop and remake
+// them), and they are only touched when data compresses.
 func (s *Saver) getBuf(n int) []byte {
-	need := 2*(n+crypto.Overhead) + 64
-	if p, ok := s.bufs.Get().(*[]byte); ok && cap(*p) >= need {
+	if p, ok := s.bufs.Get().(*[]byte); ok && cap(*p) >= n {
 		return (*p)[:0]
 	}
-	return make([]byte, 0, need)
+	return make([]byte, 0, max(n, chunker.MaxSize))
 }
 
-// add appends a sealed blob to the open pack of its type and hands the pack
-// to the uploaders once it reaches the target size.
-func (s *Saver) add(t core.BlobType, id core.ID, sealed []byte, rawLen int) error {
+// reserve finds room for a sealed blob in the open pack of its type,
+// closing that pack first if the blob would take it past the target size,
+// and counts the blob as being sealed. It returns the closed pack as done
+// when no blob is being sealed into it: the caller sends it.
+func (s *Saver) reserve(t core.BlobType, id core.ID, sealedLen, rawLen int) (op *openPack, room []byte, done *pack.Writer) {
 	s.mu.Lock()
-	w := s.writers[t]
-	if w == nil {
-		w = pack.NewWriter(s.packBuf())
-		s.writers[t] = w
+	defer s.mu.Unlock()
+	op = s.writers[t]
+	if op != nil && op.w.Count() > 0 && op.w.Size()+sealedLen > s.r.cfg.PackSize {
+		if s.closeLocked(t) {
+			done = op.w
+		}
+		op = nil
 	}
-	w.Add(t, id, sealed, rawLen)
-	var full *pack.Writer
-	if w.Size() >= s.r.cfg.PackSize {
-		full, s.writers[t] = w, nil
+	if op == nil {
+		op = &openPack{w: pack.NewWriter(s.packBuf(sealedLen))}
+		s.writers[t] = op
 	}
+	room = op.w.Reserve(t, id, sealedLen, rawLen)
+	if room == nil {
+		panic("saver: pack buffer smaller than its target size") // packBuf guarantees room
+	}
+	op.sealing++
+	if op.w.Size() >= s.r.cfg.PackSize {
+		s.closeLocked(t) // op.sealing > 0: the sealer sends it
+	}
+	return op, room, done
+}
+
+// closeLocked takes the open pack of type t out of use. It reports whether
+// the pack is ready to send; otherwise whoever finishes sealing into it
+// last sends it.
+func (s *Saver) closeLocked(t core.BlobType) bool {
+	op := s.writers[t]
+	op.full = true
+	s.writers[t] = nil
+	return op.sealing == 0
+}
+
+// sealed records that one blob of op is sealed and sends op if it is full
+// and was the last one being written. op.w is touched by nobody else then.
+func (s *Saver) sealed(op *openPack) error {
+	s.mu.Lock()
+	op.sealing--
+	ready := op.full && op.sealing == 0
 	s.mu.Unlock()
-	if full == nil {
+	if !ready {
 		return nil
 	}
-	return s.send(full)
+	return s.send(op.w)
 }
 
 func (s *Saver) send(w *pack.Writer) error {
@@ -306,11 +365,12 @@ func (s *Saver) Flush(ctx context.Context) error {
 	var err error
 	s.mu.Lock()
 	open := s.writers
-	s.writers = [3]*pack.Writer{}
+	s.writers = [3]*openPack{}
 	s.mu.Unlock()
-	for _, w := range open {
-		if w != nil && w.Count() > 0 && err == nil {
-			err = s.send(w)
+	for _, op := range open {
+		// Flush runs after the last Save returned, so nothing is sealing.
+		if op != nil && op.w.Count() > 0 && err == nil {
+			err = s.send(op.w)
 		}
 	}
 	if gerr := s.stopUploads(); gerr != nil {

@@ -63,7 +63,7 @@ code is 3 instead of 0.`,
 	fl.BoolVar(&f.block, "block", false, "back up one block device or image file as raw bytes")
 	fl.StringVar(&f.host, "host", "", "host name to record (default: this host)")
 	fl.IntVar(&f.workers, "workers", 0, "chunking workers (default: one per CPU)")
-	fl.IntVar(&f.uploads, "uploads", 0, fmt.Sprintf("packs uploaded at once (default %d)", repo.DefaultUploads))
+	fl.IntVar(&f.uploads, "uploads", 0, fmt.Sprintf("packs uploaded at once (default %d to object stores, %d to a directory)", repo.DefaultUploads, repo.LocalUploads))
 	cmd.MarkFlagsMutuallyExclusive("parent", "force")
 	return cmd
 }
@@ -72,6 +72,9 @@ func (g *globals) runBackup(cmd *cobra.Command, f *backupFlags, args []string) e
 	opts, err := f.options(cmd)
 	if err != nil {
 		return err
+	}
+	if f.uploads <= 0 && !g.remote() {
+		opts.Uploads = repo.LocalUploads
 	}
 	paths, err := sourcePaths(args, f.block)
 	if err != nil {

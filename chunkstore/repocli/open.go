@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/chunkstore/blob/location"
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/chunkstore/repo"
 )
@@ -20,6 +21,17 @@ func (g *globals) url() (string, error) {
 		return "", errors.New("no repository given: pass --repo URL or set " + envRepository)
 	}
 	return g.repoURL, nil
+}
+
+// remote reports whether the repository is in an object store rather than
+// a local directory: remote repositories want more requests in flight.
+func (g *globals) remote() bool {
+	raw, err := g.url()
+	if err != nil {
+		return false
+	}
+	u, err := location.Parse(raw)
+	return err == nil && u.Kind == location.KindS3
 }
 
 // repoOptions are the Init/Open options the flags select.

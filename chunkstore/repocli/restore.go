@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnbackup/cairn/chunkstore/blob/location"
 	"github.com/cairnbackup/cairn/chunkstore/repo"
 	"github.com/cairnbackup/cairn/chunkstore/restorer"
 	"github.com/cairnbackup/cairn/chunkstore/snapshot"
@@ -69,7 +68,7 @@ func (g *globals) restore(ctx context.Context, cmd *cobra.Command, r *repo.Repos
 	})
 	start := time.Now()
 	workers := f.workers
-	if u, perr := location.Parse(g.repoURL); workers == 0 && perr == nil && u.Kind == location.KindS3 {
+	if workers == 0 && g.remote() {
 		workers = restorer.RemoteWorkers
 	}
 	res, err := restorer.Restore(ctx, r, snap.Snapshot,

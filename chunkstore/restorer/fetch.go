@@ -3,12 +3,14 @@ package restorer
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
+	"io/fs"
 	"slices"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
-	"github.com/cairnbackup/cairn/chunkstore/chunker"
+	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/repo"
 )
@@ -27,11 +29,9 @@ func (rs *restore) fetchAll(ctx context.Context) error {
 	queue := make(chan core.ID)
 	for range rs.opts.Workers {
 		g.Go(func() error {
-			h := rs.r.NewHasher()
-			var scratch []byte
+			f := &fetcher{open: rs.r.NewOpenScratch()}
 			for id := range queue {
-				var err error
-				if scratch, err = rs.fetchPack(ctx, id, h, scratch); err != nil {
+				if err := rs.fetchPack(ctx, id, f); err != nil {
 					return err
 				}
 			}
@@ -52,9 +52,20 @@ func (rs *restore) fetchAll(ctx context.Context) error {
 	return g.Wait()
 }
 
+// fetcher is one fetch worker's reusable state: the buffer that ranged
+// reads land in, the one blobs are opened into and OpenBlob's own. Reusing
+// them keeps a restore's memory at a few pack ranges per worker and spares
+// the kernel from handing out (and the runtime from zeroing) fresh pages for
+// each read. Buffers only ever grow, to the largest blob or range seen.
+type fetcher struct {
+	open    *repo.OpenScratch
+	packBuf []byte
+	scratch []byte
+}
+
 // fetchPack reads the blobs needed from one pack in as few ranged GETs as
 // the gaps allow, and writes them out.
-func (rs *restore) fetchPack(ctx context.Context, pack core.ID, h *chunker.Hasher, scratch []byte) ([]byte, error) {
+func (rs *restore) fetchPack(ctx context.Context, pack core.ID, f *fetcher) error {
 	items := rs.packs[pack]
 	slices.SortFunc(items, func(a, b *item) int { return int(a.loc.Offset) - int(b.loc.Offset) })
 	for start := 0; start < len(items); {
@@ -63,24 +74,29 @@ func (rs *restore) fetchPack(ctx context.Context, pack core.ID, h *chunker.Hashe
 			end++
 		}
 		base := int64(items[start].loc.Offset)
-		data, err := rs.r.Store().Get(ctx, repo.PackName(pack), base, rangeEnd(items[end-1])-base)
+		data, err := blob.GetInto(ctx, rs.r.Store(), repo.PackName(pack), base, rangeEnd(items[end-1])-base, f.packBuf)
 		if err != nil {
-			return scratch, fmt.Errorf("restore: read pack %s: %w", pack.Short(), err)
+			return fmt.Errorf("restore: read pack %s: %w", pack.Short(), err)
+		}
+		if cap(data) > cap(f.packBuf) {
+			f.packBuf = data[:0]
 		}
 		for _, it := range items[start:end] {
 			sealed := data[int64(it.loc.Offset)-base : rangeEnd(it)-base]
-			plain, err := rs.r.OpenBlob(it.id, it.loc, sealed, scratch[:0], h)
+			plain, err := rs.r.OpenBlob(it.id, it.loc, sealed, f.scratch[:0], f.open)
 			if err != nil {
-				return scratch, fmt.Errorf("restore: %w", err)
+				return fmt.Errorf("restore: %w", err)
 			}
-			scratch = plain
+			if cap(plain) > cap(f.scratch) {
+				f.scratch = plain[:0]
+			}
 			if err := rs.write(it, plain); err != nil {
-				return scratch, err
+				return err
 			}
 		}
 		start = end
 	}
-	return scratch, nil
+	return nil
 }
 
 func rangeEnd(it *item) int64 { return int64(it.loc.Offset) + int64(it.loc.Length) }
@@ -88,19 +104,39 @@ func rangeEnd(it *item) int64 { return int64(it.loc.Offset) + int64(it.loc.Lengt
 // write puts one verified blob at every offset that uses it.
 func (rs *restore) write(it *item, plain []byte) error {
 	for _, t := range it.targets {
-		f, err := os.OpenFile(t.file.path, os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("restore: open %s: %w", t.file.path, err)
-		}
-		_, werr := f.WriteAt(plain, t.off)
-		cerr := f.Close()
-		if werr != nil {
-			return fmt.Errorf("restore: write %s at %d: %w", t.file.path, t.off, werr)
-		}
-		if cerr != nil {
-			return fmt.Errorf("restore: close %s: %w", t.file.path, cerr)
+		if err := writeAt(t.file.path, plain, t.off); err != nil {
+			return fmt.Errorf("restore: %w", err)
 		}
 		rs.opts.Progress.BytesDone.Add(int64(len(plain)))
+	}
+	return nil
+}
+
+// writeAt writes data at off in the existing file at path (see createSized
+// for why it uses a raw descriptor).
+func writeAt(path string, data []byte, off int64) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	for len(data) > 0 && err == nil {
+		var n int
+		n, err = unix.Pwrite(fd, data, off)
+		if err == unix.EINTR {
+			err = nil
+			continue
+		}
+		data, off = data[n:], off+int64(n)
+		if err == nil && n == 0 {
+			err = io.ErrShortWrite
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return &fs.PathError{Op: fmt.Sprintf("write at %d", off), Path: path, Err: err}
+	}
+	if err := unix.Close(fd); err != nil {
+		return &fs.PathError{Op: "close", Path: path, Err: err}
 	}
 	return nil
 }

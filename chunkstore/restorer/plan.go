@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/fsmeta"
@@ -165,20 +168,26 @@ func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, 
 }
 
 // createSized creates (or truncates) a file and gives it its final size, so
-// ranges never written stay holes.
+// ranges never written stay holes. Restores create many small files, so
+// this and write use raw descriptors: an os.File would add non-blocking
+// setup and a poller registration attempt to every open.
 func createSized(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	fd, err := unix.Open(path, unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return fmt.Errorf("restore file %s: %w", path, err)
+		return fmt.Errorf("restore file: %w", &fs.PathError{Op: "create", Path: path, Err: err})
 	}
-	if err := f.Truncate(size); err != nil {
-		f.Close()
+	if err := unix.Ftruncate(fd, size); err != nil {
+		unix.Close(fd)
+		err = &fs.PathError{Op: "truncate", Path: path, Err: err}
 		if errors.Is(err, syscall.ENOSPC) {
-			return fmt.Errorf("restore file %s: %w; free space on the target", path, err)
+			return fmt.Errorf("restore file: %w; free space on the target", err)
 		}
-		return fmt.Errorf("restore file %s: %w", path, err)
+		return fmt.Errorf("restore file: %w", err)
 	}
-	return f.Close()
+	if err := unix.Close(fd); err != nil {
+		return fmt.Errorf("restore file: %w", &fs.PathError{Op: "close", Path: path, Err: err})
+	}
+	return nil
 }
 
 func kindOf(n *snapshot.Node) fsmeta.Kind {

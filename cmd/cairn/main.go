@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -20,9 +22,11 @@ func main() {
 }
 
 func run() int {
+	setGCPercent()
 	if stopProfile := startProfile(); stopProfile != nil {
 		defer stopProfile()
 	}
+	defer writeHeapProfile()
 	// A first Ctrl-C cancels the work cleanly (sessions are ended, uploaded
 	// packs are reused next time); the default handler takes a second one.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -45,6 +49,19 @@ func run() int {
 	return repocli.ExitCode(err)
 }
 
+// gcPercent is the collector's default here, in place of Go's 100. The
+// data path keeps its large buffers in pools and most of what is live is
+// pointer-free bytes, cheap to collect, so collecting at 1.5x the live heap
+// instead of 2x costs little CPU and trims peak memory by up to a quarter.
+// GOGC in the environment still wins.
+const gcPercent = 50
+
+func setGCPercent() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+}
+
 // startProfile writes a CPU profile to the file named by CAIRN_CPUPROFILE, a
 // tuning aid for `make bench` work; it returns nil when the variable is unset.
 func startProfile() func() {
@@ -65,5 +82,23 @@ func startProfile() func() {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+	}
+}
+
+// writeHeapProfile writes an allocation profile to the file named by
+// CAIRN_MEMPROFILE when the command ends, the memory side of CAIRN_CPUPROFILE.
+func writeHeapProfile() {
+	path := os.Getenv("CAIRN_MEMPROFILE")
+	if path == "" {
+		return
+	}
+	runtime.GC() // the profile shows allocations up to the last collection
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cairn: CAIRN_MEMPROFILE: %s\n", err)
 	}
 }

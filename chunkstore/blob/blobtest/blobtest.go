@@ -22,6 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"Ranges", testRanges},
+		{"GetInto", testGetInto},
 		{"Overwrite", testOverwrite},
 		{"Stat", testStat},
 		{"List", testList},
@@ -105,6 +106,35 @@ func testRanges(t *testing.T, s blob.Store) {
 		if !errors.Is(err, blob.ErrRange) {
 			t.Errorf("%s: Get(obj, %d, %d) = %d bytes, %v; want ErrRange", tc.name, tc.offset, tc.length, len(got), err)
 		}
+	}
+}
+
+// testGetInto reads ranges through blob.GetInto with no buffer, a buffer too
+// small and a large dirty one, which must give Get's bytes every time and,
+// for a BufferGetter, land in the large buffer.
+func testGetInto(t *testing.T, s blob.Store) {
+	data := randomBytes(50_000, 3)
+	put(t, s, "obj", data)
+	_, reuses := s.(blob.BufferGetter)
+	ranges := [][2]int64{{0, int64(len(data))}, {100, 4000}, {int64(len(data)) - 1, 1}, {10, 0}}
+	for _, r := range ranges {
+		want := data[r[0] : r[0]+r[1]]
+		large := bytes.Repeat([]byte{0xff}, 60_000)
+		for _, buf := range [][]byte{nil, make([]byte, 3), large} {
+			got, err := blob.GetInto(t.Context(), s, "obj", r[0], r[1], buf)
+			if err != nil {
+				t.Fatalf("GetInto(obj, %d, %d) with a %d-byte buffer: %v", r[0], r[1], cap(buf), err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("GetInto(obj, %d, %d) with a %d-byte buffer = %d bytes that differ from Get's", r[0], r[1], cap(buf), len(got))
+			}
+			if reuses && len(buf) == len(large) && r[1] > 0 && &got[0] != &large[0] {
+				t.Errorf("GetInto(obj, %d, %d) did not use the large buffer it was given", r[0], r[1])
+			}
+		}
+	}
+	if _, err := blob.GetInto(t.Context(), s, "obj", int64(len(data))-10, 11, make([]byte, 100)); !errors.Is(err, blob.ErrRange) {
+		t.Errorf("GetInto past the end: %v, want ErrRange", err)
 	}
 }
 

@@ -147,14 +147,26 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]b
 	if err := check(ctx, "get", name); err != nil {
 		return nil, err
 	}
-	data, err := s.readRange(s.path(name), offset, length)
+	data, err := s.readRange(s.path(name), offset, length, nil)
 	if err != nil {
 		return nil, translate("get", name, err)
 	}
 	return data, nil
 }
 
-func (s *Store) readRange(p string, offset, length int64) ([]byte, error) {
+// GetInto is Get reading into buf when it has room (blob.BufferGetter).
+func (s *Store) GetInto(ctx context.Context, name string, offset, length int64, buf []byte) ([]byte, error) {
+	if err := check(ctx, "get", name); err != nil {
+		return nil, err
+	}
+	data, err := s.readRange(s.path(name), offset, length, buf)
+	if err != nil {
+		return nil, translate("get", name, err)
+	}
+	return data, nil
+}
+
+func (s *Store) readRange(p string, offset, length int64, buf []byte) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -171,7 +183,7 @@ func (s *Store) readRange(p string, offset, length int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, end-offset)
+	buf = blob.SizedBuffer(buf, end-offset)
 	// The open descriptor pins the inode, and writers only ever rename a new
 	// inode over the name, so a short read here means outside interference.
 	if n, err := f.ReadAt(buf, offset); n < len(buf) {

@@ -48,6 +48,11 @@ func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 
 // Get returns a copy of the requested range.
 func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]byte, error) {
+	return s.GetInto(ctx, name, offset, length, nil)
+}
+
+// GetInto is Get copying into buf when it has room (blob.BufferGetter).
+func (s *Store) GetInto(ctx context.Context, name string, offset, length int64, buf []byte) ([]byte, error) {
 	if err := check(ctx, "get", name); err != nil {
 		return nil, err
 	}
@@ -61,7 +66,9 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("mem get %s: %w", name, err)
 	}
-	return slices.Clone(obj.data[offset:end:end]), nil
+	out := blob.SizedBuffer(buf, end-offset)
+	copy(out, obj.data[offset:end])
+	return out, nil
 }
 
 // Stat reports the size and write time of name.

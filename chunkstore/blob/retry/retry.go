@@ -100,6 +100,17 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]b
 	return data, err
 }
 
+// GetInto retries, reading into buf when the inner store can
+// (blob.BufferGetter).
+func (s *Store) GetInto(ctx context.Context, name string, offset, length int64, buf []byte) ([]byte, error) {
+	var data []byte
+	err := s.do(ctx, func(int) (err error) {
+		data, err = blob.GetInto(ctx, s.inner, name, offset, length, buf)
+		return err
+	})
+	return data, err
+}
+
 // Stat retries.
 func (s *Store) Stat(ctx context.Context, name string) (blob.Info, error) {
 	var info blob.Info

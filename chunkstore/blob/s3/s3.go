@@ -140,6 +140,15 @@ func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 
 // Get reads a byte range.
 func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]byte, error) {
+	return s.get(ctx, name, offset, length, nil)
+}
+
+// GetInto is Get reading into buf when it has room (blob.BufferGetter).
+func (s *Store) GetInto(ctx context.Context, name string, offset, length int64, buf []byte) ([]byte, error) {
+	return s.get(ctx, name, offset, length, buf)
+}
+
+func (s *Store) get(ctx context.Context, name string, offset, length int64, buf []byte) ([]byte, error) {
 	if err := check(ctx, "get", name); err != nil {
 		return nil, err
 	}
@@ -169,7 +178,7 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]b
 		// returning that as the requested bytes would corrupt silently.
 		return nil, fmt.Errorf("s3 get %s: server ignored the byte range %s and sent the whole object", name, rng)
 	}
-	data, err := readBody(body, info.Size)
+	data, err := readBody(body, info.Size, buf)
 	if err != nil {
 		return nil, s.translate(ctx, "get", name, err)
 	}
@@ -193,11 +202,11 @@ func (s *Store) getEmpty(ctx context.Context, name string, offset, length int64)
 
 // readBody reads a response whose length the server announced, so the
 // buffer is allocated once; net/http already fails a body cut short.
-func readBody(r io.Reader, size int64) ([]byte, error) {
+func readBody(r io.Reader, size int64, buf []byte) ([]byte, error) {
 	if size < 0 {
 		return io.ReadAll(r)
 	}
-	buf := make([]byte, size)
+	buf = blob.SizedBuffer(buf, size)
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, err
 	}
