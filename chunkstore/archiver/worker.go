@@ -26,8 +26,7 @@ type worker struct {
 }
 
 func (p *pipeline) workerLoop(ctx context.Context) error {
-	w := &worker{p: p, split: p.a.r.NewSplitter(), hasher: p.a.r.NewHasher(),
-		buf: make([]byte, chunker.SegmentSize)}
+	w := &worker{p: p, split: p.a.r.NewSplitter(), hasher: p.a.r.NewHasher()}
 	defer p.a.stages.add(&w.st)
 	for t := range p.tasks {
 		if err := w.do(ctx, t); err != nil {
@@ -42,7 +41,7 @@ func (w *worker) do(ctx context.Context, t task) error {
 		return err
 	}
 	t0 := time.Now()
-	buf := w.buf[:t.length]
+	buf := w.segmentBuf(int(t.length))
 	n, err := t.file.f.ReadAt(buf, t.off)
 	w.st.read += time.Since(t0)
 	if err != nil && err != io.EOF {
@@ -63,6 +62,16 @@ func (w *worker) do(ctx context.Context, t task) error {
 		return w.finishFile(t.file)
 	}
 	return nil
+}
+
+// segmentBuf returns a buffer of n bytes, reusing the worker's. It grows to
+// the largest segment seen rather than starting at SegmentSize, so a backup
+// of small files does not carry 32 MiB per worker.
+func (w *worker) segmentBuf(n int) []byte {
+	if cap(w.buf) < n {
+		w.buf = make([]byte, max(n, min(2*cap(w.buf), chunker.SegmentSize)))
+	}
+	return w.buf[:n]
 }
 
 // chunkSegment chunks buf (file bytes from base) and saves every chunk,

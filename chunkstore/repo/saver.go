@@ -237,15 +237,22 @@ func (s *Saver) claim(id core.ID) bool {
 
 // getBuf returns a scratch buffer for the compressed form of an n-byte
 // blob. Compression keeps its output only when it is smaller than the
-// input, so n bytes are enough; buffers are made for the largest chunk so
-// that the pool always fits (a pool of mixed sizes would drop and remake
-// them), and they are only touched when data compresses.
+// input, so n bytes are enough. There are two sizes, so that the pool keeps
+// fitting instead of dropping and remaking buffers: 64 KiB for small files
+// and the largest chunk for everything else (only touched as far as the
+// data compresses).
 func (s *Saver) getBuf(n int) []byte {
 	if p, ok := s.bufs.Get().(*[]byte); ok && cap(*p) >= n {
 		return (*p)[:0]
 	}
-	return make([]byte, 0, max(n, chunker.MaxSize))
+	size := smallBuf
+	if n > smallBuf {
+		size = max(n, chunker.MaxSize)
+	}
+	return make([]byte, 0, size)
 }
+
+const smallBuf = 64 << 10
 
 // reserve finds room for a sealed blob in the open pack of its type,
 // closing that pack first if the blob would take it past the target size,
