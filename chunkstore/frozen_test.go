@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,16 +13,18 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/checker"
 	"github.com/cairnbackup/cairn/chunkstore/internal/repotest"
 	"github.com/cairnbackup/cairn/chunkstore/internal/testtree"
+	"github.com/cairnbackup/cairn/chunkstore/repo"
 	"github.com/cairnbackup/cairn/chunkstore/restorer"
 	"github.com/cairnbackup/cairn/chunkstore/snapshot"
 )
 
-// The frozen repository of format version 1. It was written once with
-// -update-frozen and must keep opening, checking and restoring with every
-// later cairn: a failure here means a format change without a version bump.
-const frozenDir = "testdata/repo-v1"
+// Frozen repositories, one per format version, each written once with
+// -update-frozen (which writes the current version's) and required to keep
+// opening, checking, restoring and taking new backups with every later
+// cairn: a failure here means a format change without a version bump.
+func frozenDir(version int) string { return fmt.Sprintf("testdata/repo-v%d", version) }
 
-var updateFrozen = flag.Bool("update-frozen", false, "rewrite the frozen repository (only when bumping the format version)")
+var updateFrozen = flag.Bool("update-frozen", false, "rewrite the frozen repository of the current format version (only when bumping it)")
 
 func frozenSource(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "src")
@@ -46,26 +49,51 @@ func frozenSource(t *testing.T) string {
 	return dir
 }
 
-func TestFrozenRepositoryV1(t *testing.T) {
+func TestFrozenRepositories(t *testing.T) {
 	src := frozenSource(t)
 	if *updateFrozen {
-		if err := os.RemoveAll(frozenDir); err != nil {
+		dir := frozenDir(repo.FormatVersion)
+		if err := os.RemoveAll(dir); err != nil {
 			t.Fatal(err)
 		}
-		r := repotest.Init(t, repotest.FS(t, frozenDir))
+		r := repotest.Init(t, repotest.FS(t, dir))
 		if _, err := archiver.Backup(context.Background(), r, []string{src}, archiver.Options{Hostname: "frozen"}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	for version := 1; version <= repo.FormatVersion; version++ {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testFrozen(t, version, src) })
+	}
+}
+
+func testFrozen(t *testing.T, version int, src string) {
 	// Work on a copy so the test never writes into testdata (sessions).
 	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(frozenDir)); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(frozenDir(version))); err != nil {
 		t.Fatal(err)
 	}
 	r := repotest.Open(t, repotest.FS(t, dir))
-	if v := r.Config().Version; v != 1 {
-		t.Fatalf("frozen repository has config version %d", v)
+	if v := r.Config().Version; v != version {
+		t.Fatalf("frozen repository %s has config version %d", frozenDir(version), v)
 	}
+	checkAndRestore(t, r, src)
+	// A new backup into the old repository is written in its own format:
+	// check --read-data verifies every pack name by that version's rule.
+	if err := os.WriteFile(filepath.Join(src, "added.txt"), testtree.Text(3, 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(filepath.Join(src, "added.txt"))
+	if _, err := archiver.Backup(context.Background(), r, []string{src}, archiver.Options{Hostname: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	r = repotest.Open(t, repotest.FS(t, dir))
+	checkAndRestore(t, r, src)
+}
+
+// checkAndRestore checks every byte of r, restores its latest snapshot and
+// compares it with src.
+func checkAndRestore(t *testing.T, r *repo.Repository, src string) {
+	t.Helper()
 	rep, err := checker.Check(context.Background(), r, checker.Options{ReadData: true})
 	if err != nil || !rep.OK() {
 		t.Fatalf("check of the frozen repository: %v %v", err, rep.Problems)
@@ -78,7 +106,11 @@ func TestFrozenRepositoryV1(t *testing.T) {
 	if _, err := restorer.Restore(context.Background(), r, snap.Snapshot, restorer.Options{Target: dst}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"hello.txt", "docs/notes.md", "docs/empty", "data/random.bin"} {
+	names := []string{"hello.txt", "docs/notes.md", "docs/empty", "data/random.bin"}
+	if _, err := os.Stat(filepath.Join(src, "added.txt")); err == nil {
+		names = append(names, "added.txt")
+	}
+	for _, name := range names {
 		want, _ := os.ReadFile(filepath.Join(src, name))
 		got, err := os.ReadFile(filepath.Join(dst, "src", name))
 		if err != nil || !bytes.Equal(got, want) {

@@ -43,7 +43,7 @@ func (c *checker) readPack(ctx context.Context, id core.ID, size int64) error {
 		c.rep.problem(name, "read: %v", err)
 		return nil
 	}
-	if pack.ID(data) != id {
+	if got, err := c.r.PackID(data); err != nil || got != id {
 		c.rep.problem(name, "content does not match its name: the pack is corrupt")
 	}
 	blobs, err := pack.ParseHeader(c.r.Key(), data, int64(len(data)))

@@ -72,7 +72,8 @@ type Finished struct {
 	Blobs []index.Blob
 }
 
-// Finish seals the header, appends it and the tail, and names the pack.
+// Finish seals the header, appends it and the tail, and names the pack by
+// HeaderID (format version 2; version 1 repositories rename it by ID).
 func (w *Writer) Finish(key *crypto.Key) Finished {
 	hdr := make([]byte, 0, headerHead+len(w.blobs)*entrySize)
 	hdr = append(hdr, magic...)
@@ -87,12 +88,30 @@ func (w *Writer) Finish(key *crypto.Key) Finished {
 	start := len(w.buf)
 	w.buf = key.Seal(w.buf, hdr)
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(len(w.buf)-start))
-	return Finished{ID: ID(w.buf), Data: w.buf, Blobs: w.blobs}
+	return Finished{ID: core.ID(blake3.Sum256(w.buf[start:])), Data: w.buf, Blobs: w.blobs}
 }
 
-// ID returns the pack ID of data: plain BLAKE3-256.
+// ID returns the plain BLAKE3-256 of data: the name of a pack in format
+// version 1, and of the repository's other content-named files.
 func ID(data []byte) core.ID {
 	return core.ID(blake3.Sum256(data))
+}
+
+// HeaderID returns the name of a pack in format version 2: the BLAKE3-256
+// of its sealed header and the length field after it. tail holds at least
+// those last bytes of a pack of packSize bytes. The sealed header lists
+// every blob's ID (a hash of its plaintext) and lengths, and each blob is
+// authenticated on its own, so the name still commits to the pack's
+// content while a writer hashes a few KiB instead of the whole pack.
+func HeaderID(tail []byte, packSize int64) (core.ID, error) {
+	hlen, err := HeaderLength(tail, packSize)
+	if err != nil {
+		return core.ID{}, err
+	}
+	if len(tail) < hlen+TailSize {
+		return core.ID{}, fmt.Errorf("%w: have %d tail bytes, need %d", ErrCorrupt, len(tail), hlen+TailSize)
+	}
+	return core.ID(blake3.Sum256(tail[len(tail)-hlen-TailSize:])), nil
 }
 
 // HeaderLength reads the sealed header length from the last TailSize bytes of

@@ -47,8 +47,14 @@ func TestReserveNeverGrows(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	key := testKey()
 	f := build(t, key, 5)
-	if ID(f.Data) != f.ID {
-		t.Fatal("pack ID is not the hash of its bytes")
+	if id, err := HeaderID(f.Data, int64(len(f.Data))); err != nil || id != f.ID {
+		t.Fatalf("pack ID is not the hash of its sealed header and length: %v", err)
+	}
+	if id, err := HeaderID(f.Data[len(f.Data)-400:], int64(len(f.Data))); err != nil || id != f.ID {
+		t.Fatalf("pack ID from the pack's tail alone: %v", err)
+	}
+	if _, err := HeaderID(f.Data[len(f.Data)-10:], int64(len(f.Data))); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("HeaderID of a tail too short for the header: %v, want ErrCorrupt", err)
 	}
 	blobs, err := ParseHeader(key, f.Data, int64(len(f.Data)))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/chunkstore/index"
+	"github.com/cairnbackup/cairn/chunkstore/pack"
 )
 
 // ErrBlobMissing means no index entry names the blob.
@@ -127,4 +128,14 @@ func (r *Repository) NewHasher() *chunker.Hasher {
 func (r *Repository) NewSplitter() *chunker.Splitter {
 	pol, _ := r.cfg.Pol() // validated by ParseConfig
 	return chunker.NewSplitter(pol)
+}
+
+// PackID returns the name a pack's bytes have under this repository's
+// format version: the hash of its sealed header (version 2) or of all its
+// bytes (version 1). data is the whole pack.
+func (r *Repository) PackID(data []byte) (core.ID, error) {
+	if r.cfg.Version < 2 {
+		return pack.ID(data), nil
+	}
+	return pack.HeaderID(data, int64(len(data)))
 }

@@ -11,7 +11,12 @@ import (
 )
 
 // FormatVersion is the repository format this code reads and writes.
-const FormatVersion = 1
+// Version 2 names packs by their header (FORMAT.md §5); version 1
+// repositories are read and written as they are, packs named by content.
+const FormatVersion = 2
+
+// minFormatVersion is the oldest format this code reads and writes.
+const minFormatVersion = 1
 
 // DefaultPackSize is the target pack size. 16 MiB keeps the number of objects
 // (and S3 request costs) low while a pack still uploads in well under a
@@ -56,8 +61,8 @@ func ParseConfig(b []byte) (Config, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return c, fmt.Errorf("parse config: %w", err)
 	}
-	if c.Version != FormatVersion {
-		return c, fmt.Errorf("config: repository format version %d is not supported by this cairn (supports %d); use a matching cairn release", c.Version, FormatVersion)
+	if c.Version < minFormatVersion || c.Version > FormatVersion {
+		return c, fmt.Errorf("config: repository format version %d is not supported by this cairn (supports %d to %d); use a matching cairn release", c.Version, minFormatVersion, FormatVersion)
 	}
 	pol, err := c.Pol()
 	if err != nil {

@@ -308,6 +308,9 @@ func (s *Saver) sealed(op *openPack) error {
 
 func (s *Saver) send(w *pack.Writer) error {
 	f := w.Finish(s.r.key)
+	if s.r.cfg.Version < 2 {
+		f.ID = pack.ID(f.Data) // version 1 names packs by all their bytes
+	}
 	select {
 	case s.uploads <- f:
 		return nil
