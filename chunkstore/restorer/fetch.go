@@ -20,6 +20,11 @@ import (
 // about as much as reading 1 MiB on typical object stores.
 const maxGap = 1 << 20
 
+// maxRange caps the bytes one ranged read fetches, so that each worker's
+// read buffer stays at half a pack whatever the layout; 8 MiB is still far
+// past the size where a request's fixed cost stops mattering.
+const maxRange = 8 << 20
+
 func (rs *restore) fetchAll(ctx context.Context) error {
 	packIDs := make([]core.ID, 0, len(rs.packs))
 	for id := range rs.packs {
@@ -70,10 +75,11 @@ func (rs *restore) fetchPack(ctx context.Context, pack core.ID, f *fetcher) erro
 	slices.SortFunc(items, func(a, b *item) int { return int(a.loc.Offset) - int(b.loc.Offset) })
 	for start := 0; start < len(items); {
 		end := start + 1
-		for end < len(items) && int64(items[end].loc.Offset)-rangeEnd(items[end-1]) <= maxGap {
+		base := int64(items[start].loc.Offset)
+		for end < len(items) && int64(items[end].loc.Offset)-rangeEnd(items[end-1]) <= maxGap &&
+			rangeEnd(items[end])-base <= maxRange {
 			end++
 		}
-		base := int64(items[start].loc.Offset)
 		data, err := blob.GetInto(ctx, rs.r.Store(), repo.PackName(pack), base, rangeEnd(items[end-1])-base, f.packBuf)
 		if err != nil {
 			return fmt.Errorf("restore: read pack %s: %w", pack.Short(), err)
@@ -104,7 +110,7 @@ func rangeEnd(it *item) int64 { return int64(it.loc.Offset) + int64(it.loc.Lengt
 // write puts one verified blob at every offset that uses it.
 func (rs *restore) write(it *item, plain []byte) error {
 	for _, t := range it.targets {
-		if err := writeAt(t.file.path, plain, t.off); err != nil {
+		if err := writeAt(t.file.path, plain, t.off, t.file.byWrite); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 		rs.opts.Progress.BytesDone.Add(int64(len(plain)))
@@ -112,10 +118,15 @@ func (rs *restore) write(it *item, plain []byte) error {
 	return nil
 }
 
-// writeAt writes data at off in the existing file at path (see createSized
-// for why it uses a raw descriptor).
-func writeAt(path string, data []byte, off int64) error {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+// writeAt writes data at off in the file at path, which exists unless
+// create is set: then it is created (or truncated) first. See createSized
+// for why it uses a raw descriptor.
+func writeAt(path string, data []byte, off int64, create bool) error {
+	flags := unix.O_WRONLY | unix.O_CLOEXEC
+	if create {
+		flags |= unix.O_CREAT | unix.O_TRUNC
+	}
+	fd, err := unix.Open(path, flags, 0o600)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: path, Err: err}
 	}

@@ -22,6 +22,9 @@ import (
 type fileOut struct {
 	path string
 	node *snapshot.Node
+	// byWrite: the file is one chunk that covers it exactly, so the single
+	// write creates it, sparing a small file a second open.
+	byWrite bool
 }
 
 // target is one place a blob's bytes go.
@@ -138,9 +141,6 @@ func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, 
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", path, err)
 	}
-	if err := createSized(path, n.Size); err != nil {
-		return err
-	}
 	fo := &fileOut{path: path, node: n}
 	rs.files = append(rs.files, fo)
 	rs.result.Files++
@@ -161,6 +161,13 @@ func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, 
 			}
 			it.targets = append(it.targets, target{file: fo, off: off})
 			off += int64(it.loc.RawLength)
+		}
+	}
+	fo.byWrite = len(exts) == 1 && exts[0].Offset == 0 && len(exts[0].Chunks) == 1 &&
+		int64(items[exts[0].Chunks[0]].loc.RawLength) == n.Size
+	if !fo.byWrite {
+		if err := createSized(path, n.Size); err != nil {
+			return err
 		}
 	}
 	rs.metas = append(rs.metas, pending{path: path, node: n})
