@@ -163,7 +163,9 @@ func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, 
 			off += int64(it.loc.RawLength)
 		}
 	}
-	fo.byWrite = len(exts) == 1 && exts[0].Offset == 0 && len(exts[0].Chunks) == 1 &&
+	// A file with hard links must exist now: its other names link to it
+	// while the plan is still being made.
+	fo.byWrite = n.Links < 2 && len(exts) == 1 && exts[0].Offset == 0 && len(exts[0].Chunks) == 1 &&
 		int64(items[exts[0].Chunks[0]].loc.RawLength) == n.Size
 	if !fo.byWrite {
 		if err := createSized(path, n.Size); err != nil {
