@@ -40,19 +40,9 @@ func (w *worker) do(ctx context.Context, t task) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t0 := time.Now()
-	buf := w.segmentBuf(int(t.length))
-	n, err := t.file.f.ReadAt(buf, t.off)
-	w.st.read += time.Since(t0)
-	if err != nil && err != io.EOF {
-		w.p.a.warn(fmt.Errorf("read %s at %d: %w", t.file.path, t.off, err))
-	}
-	if int64(n) < t.length {
-		// The file shrank while we read it; keep what was there.
-		buf = buf[:n]
-	}
-	w.p.a.addStats(func(s *snapshot.Stats) { s.BytesRead += int64(n) })
-	exts, err := w.chunkSegment(buf, t.off, t.file.zeroSkip)
+	st := segmentStream{w: w, t: t, length: t.length, run: -1}
+	st.buf = w.segmentBuf(int(min(t.length, window)))
+	exts, err := st.chunkAll()
 	if err != nil {
 		return fmt.Errorf("back up %s: %w", t.file.path, err)
 	}
@@ -64,48 +54,164 @@ func (w *worker) do(ctx context.Context, t task) error {
 	return nil
 }
 
-// segmentBuf returns a buffer of n bytes, reusing the worker's. It grows to
-// the largest segment seen rather than starting at SegmentSize, so a backup
-// of small files does not carry 32 MiB per worker.
-func (w *worker) segmentBuf(n int) []byte {
-	if cap(w.buf) < n {
-		w.buf = make([]byte, max(n, min(2*cap(w.buf), chunker.SegmentSize)))
-	}
-	return w.buf[:n]
+// window is how much of a segment a worker holds at once. Chunks are cut
+// while the segment streams through it (chunker.Cut), so it needs room for
+// what is not cut yet (under one largest chunk plus one zero-scan block)
+// and for the next read, not for the whole segment: half the memory, for
+// the same chunks.
+const window = 2 * chunker.MaxSize
+
+// segmentStream chunks one segment through the worker's window. Offsets
+// are from the segment's start.
+type segmentStream struct {
+	w      *worker
+	t      task
+	length int64 // segment length; less if the file shrank
+	buf    []byte
+	base   int64 // offset of buf[0]
+	n      int   // bytes of buf holding data
+	read   int64 // bytes read: base + n
+	scan   int64 // bytes judged zero or not (all of read without zero-skip)
+	run    int64 // start of the non-zero run's uncut bytes, or -1
+	b      extentBuilder
 }
 
-// chunkSegment chunks buf (file bytes from base) and saves every chunk,
-// returning the extents. With zeroSkip, all-zero blocks are left out.
-func (w *worker) chunkSegment(buf []byte, base int64, zeroSkip bool) ([]snapshot.Extent, error) {
-	var b extentBuilder
-	runs := [][2]int{{0, len(buf)}}
-	if zeroSkip {
-		runs = nonZeroRuns(buf)
-	}
-	for _, run := range runs {
-		b.start(base + int64(run[0]))
-		t0 := time.Now()
-		var inner time.Duration
-		err := w.split.Split(buf[run[0]:run[1]], func(c []byte) error {
-			t1 := time.Now()
-			id := w.hasher.Sum(c)
-			t2 := time.Now()
-			if _, err := w.p.a.saver.Save(core.DataBlob, id, c); err != nil {
-				return err
-			}
-			t3 := time.Now()
-			w.st.hash += t2.Sub(t1)
-			w.st.save += t3.Sub(t2)
-			inner += t3.Sub(t1)
-			b.add(id, len(c))
-			return nil
-		})
-		w.st.chunk += time.Since(t0) - inner
-		if err != nil {
+// chunkAll reads, scans and cuts the whole segment and returns its extents.
+// With zero-skip, all-zero blocks are left out and each run between them is
+// chunked on its own.
+func (s *segmentStream) chunkAll() ([]snapshot.Extent, error) {
+	for {
+		s.fill()
+		end := s.read == s.length
+		if err := s.scanBlocks(); err != nil {
 			return nil, err
 		}
+		if s.run >= 0 {
+			if err := s.cutRun(end && s.scan == s.length); err != nil {
+				return nil, err
+			}
+		}
+		if end && s.scan == s.length {
+			return s.b.exts, nil
+		}
+		s.compact()
 	}
-	return b.exts, nil
+}
+
+// fill reads as much of the segment as the window has room for. A short
+// read means the file shrank while we read it: what was there is kept.
+func (s *segmentStream) fill() {
+	want := min(int64(len(s.buf)-s.n), s.length-s.read)
+	if want <= 0 {
+		return
+	}
+	t0 := time.Now()
+	got, err := s.t.file.f.ReadAt(s.buf[s.n:s.n+int(want)], s.t.off+s.read)
+	s.w.st.read += time.Since(t0)
+	if err != nil && err != io.EOF {
+		s.w.p.a.warn(fmt.Errorf("read %s at %d: %w", s.t.file.path, s.t.off+s.read, err))
+	}
+	s.n += got
+	s.read += int64(got)
+	if int64(got) < want {
+		s.length = s.read
+	}
+	s.w.p.a.addStats(func(st *snapshot.Stats) { st.BytesRead += int64(got) })
+}
+
+// scanBlocks judges the complete ZeroBlocks read so far, opening a run at
+// the first non-zero block and closing (and finishing the cuts of) a run
+// at a zero one. Without zero-skip the segment is one run.
+func (s *segmentStream) scanBlocks() error {
+	if !s.t.file.zeroSkip {
+		if s.run < 0 && s.scan == 0 && s.read > 0 {
+			s.startRun(0)
+		}
+		s.scan = s.read
+		return nil
+	}
+	for s.scan < s.read {
+		end := min(s.scan+ZeroBlock, s.length)
+		if end > s.read {
+			return nil // a partial block: judged once the rest is read
+		}
+		if !isZero(s.buf[s.scan-s.base : end-s.base]) {
+			if s.run < 0 {
+				s.startRun(s.scan)
+			}
+		} else if s.run >= 0 {
+			if err := s.cutRun(true); err != nil {
+				return err
+			}
+		}
+		s.scan = end
+	}
+	return nil
+}
+
+func (s *segmentStream) startRun(off int64) {
+	s.run = off
+	s.b.start(s.t.off + off)
+}
+
+// cutRun saves every chunk of the run whose end is decided by the bytes
+// scanned so far; final means the run ends at s.scan.
+func (s *segmentStream) cutRun(final bool) error {
+	data := s.buf[s.run-s.base : s.scan-s.base]
+	for len(data) > 0 {
+		t0 := time.Now()
+		n, ok := s.w.split.Cut(data, final)
+		s.w.st.chunk += time.Since(t0)
+		if !ok {
+			return nil
+		}
+		if err := s.w.save(&s.b, data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+		s.run += int64(n)
+	}
+	if final {
+		s.run = -1
+	}
+	return nil
+}
+
+// compact moves the bytes still needed (the uncut run, or the unjudged
+// partial block) to the front of the window.
+func (s *segmentStream) compact() {
+	keep := s.scan
+	if s.run >= 0 {
+		keep = s.run
+	}
+	drop := int(keep - s.base)
+	copy(s.buf, s.buf[drop:s.n])
+	s.base += int64(drop)
+	s.n -= drop
+}
+
+// save hashes and stores one chunk and adds it to the extents.
+func (w *worker) save(b *extentBuilder, c []byte) error {
+	t1 := time.Now()
+	id := w.hasher.Sum(c)
+	t2 := time.Now()
+	if _, err := w.p.a.saver.Save(core.DataBlob, id, c); err != nil {
+		return err
+	}
+	w.st.hash += t2.Sub(t1)
+	w.st.save += time.Since(t2)
+	b.add(id, len(c))
+	return nil
+}
+
+// segmentBuf returns a buffer of n bytes, reusing the worker's. It grows to
+// the largest need seen rather than starting at the window size, so a
+// backup of small files does not carry 16 MiB per worker.
+func (w *worker) segmentBuf(n int) []byte {
+	if cap(w.buf) < n {
+		w.buf = make([]byte, max(n, min(2*cap(w.buf), window)))
+	}
+	return w.buf[:n]
 }
 
 func (w *worker) finishFile(j *fileJob) error {
@@ -139,30 +245,6 @@ func (b *extentBuilder) add(id core.ID, n int) {
 	}
 	last.Chunks = append(last.Chunks, id)
 	b.next += int64(n)
-}
-
-// nonZeroRuns returns the [start,end) ranges of buf that are not made of
-// whole all-zero ZeroBlocks.
-func nonZeroRuns(buf []byte) [][2]int {
-	var runs [][2]int
-	start := -1
-	for off := 0; off < len(buf); off += ZeroBlock {
-		end := min(off+ZeroBlock, len(buf))
-		if isZero(buf[off:end]) {
-			if start >= 0 {
-				runs = append(runs, [2]int{start, off})
-				start = -1
-			}
-			continue
-		}
-		if start < 0 {
-			start = off
-		}
-	}
-	if start >= 0 {
-		runs = append(runs, [2]int{start, len(buf)})
-	}
-	return runs
 }
 
 var zeros [ZeroBlock]byte

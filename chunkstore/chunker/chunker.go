@@ -60,6 +60,15 @@ func (s *Splitter) Split(data []byte, fn func(chunk []byte) error) error {
 	return nil
 }
 
+// Cut returns the length of the first chunk of data. With final set, the
+// input ends with data. Otherwise more may follow and Cut reports false when
+// the first chunk's end depends on it; once data holds MaxSize bytes it
+// never does. Cutting a stream piece by piece this way gives the chunks
+// Split gives for the whole input.
+func (s *Splitter) Cut(data []byte, final bool) (int, bool) {
+	return s.tab.cut(data, final)
+}
+
 // Hasher computes chunk IDs: BLAKE3-256 keyed with the repository's ID key.
 // It is not safe for concurrent use; each worker owns one.
 type Hasher struct {

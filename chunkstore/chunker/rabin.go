@@ -61,22 +61,32 @@ func (t *rabinTables) digestOf(window []byte) uint64 {
 	return d
 }
 
-// nextCut returns the length of the chunk that starts at data[0].
+// nextCut returns the length of the chunk that starts at data[0], where
+// data ends where the input ends.
 func (t *rabinTables) nextCut(data []byte) int {
+	n, _ := t.cut(data, true)
+	return n
+}
+
+// cut returns the length of the chunk that starts at data[0]. With final
+// set, data ends where the input does. Otherwise more input may follow, and
+// cut reports false when the chunk's end is not decided yet: no boundary in
+// data and fewer than MaxSize bytes.
+func (t *rabinTables) cut(data []byte, final bool) (int, bool) {
 	if len(data) <= MinSize {
-		return len(data)
+		return len(data), final
 	}
 	// Positions MinSize-1 .. last may end a chunk; a chunk never exceeds MaxSize.
 	last := min(len(data), MaxSize) - 1
 	for p := MinSize - 1; p <= last; p += lanes * laneBlock {
 		if hit := t.scanRound(data, p, last); hit >= 0 {
-			return hit + 1
+			return hit + 1, true
 		}
 	}
 	if len(data) >= MaxSize {
-		return MaxSize
+		return MaxSize, true
 	}
-	return len(data)
+	return len(data), final
 }
 
 // scanRound looks for the first boundary in positions from..last, at most

@@ -82,3 +82,34 @@ func BenchmarkSplitReference(b *testing.B) {
 		referenceCuts(b, goldenPol, data)
 	}
 }
+
+// Cutting input as it arrives, in pieces of random sizes, gives the chunks
+// of splitting it whole.
+func TestCutStreamMatchesSplit(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	s := NewSplitter(goldenPol)
+	for name, d := range shapes(r) {
+		t.Run(name, func(t *testing.T) {
+			var got []int
+			start, avail := 0, 0
+			for start < len(d) {
+				if avail < len(d) {
+					avail = min(len(d), avail+1+r.IntN(3<<20))
+				}
+				final := avail == len(d)
+				n, ok := s.Cut(d[start:avail], final)
+				if !ok {
+					if final {
+						t.Fatal("Cut undecided on final input")
+					}
+					continue
+				}
+				got = append(got, n)
+				start += n
+			}
+			if want := cuts(t, s, d); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("streamed cuts differ from Split:\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}

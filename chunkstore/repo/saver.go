@@ -80,8 +80,12 @@ type Saver struct {
 	idxMu   sync.Mutex
 	idxFile index.File
 
-	bufs  sync.Pool // compression scratch
-	packs sync.Pool // pack buffers, reused once uploaded
+	bufs  freeList // compression scratch
+	packs freeList // pack buffers, reused once uploaded
+	// packSlots holds one token per pack buffer in use: open, full,
+	// waiting for an uploader or uploading. Its capacity bounds the
+	// Saver's pack memory.
+	packSlots chan struct{}
 }
 
 // openPack is a pack being filled. Blobs are sealed straight into it, each
@@ -105,10 +109,39 @@ const packHeaderRoom = 640 << 10
 // grows while blobs are sealed into it.
 func (s *Saver) packBuf(blobLen int) []byte {
 	need := max(s.r.cfg.PackSize, blobLen) + packHeaderRoom
-	if p, ok := s.packs.Get().(*[]byte); ok && cap(*p) >= need {
-		return (*p)[:0]
+	if b := s.packs.get(need); b != nil {
+		return b
 	}
 	return make([]byte, 0, need)
+}
+
+// tryPackBuf returns a pack buffer if a slot is free.
+func (s *Saver) tryPackBuf(blobLen int) ([]byte, bool) {
+	select {
+	case s.packSlots <- struct{}{}:
+		return s.packBuf(blobLen), true
+	default:
+		return nil, false
+	}
+}
+
+// waitPackBuf waits for a free slot and returns a pack buffer. It must not
+// be called with s.mu held: the slots come back from uploaders, and from
+// sealers that need s.mu to finish.
+func (s *Saver) waitPackBuf(blobLen int) ([]byte, error) {
+	select {
+	case s.packSlots <- struct{}{}:
+		return s.packBuf(blobLen), nil
+	case <-s.ctx.Done():
+		return nil, fmt.Errorf("save blob: %w", context.Cause(s.ctx))
+	}
+}
+
+// releasePackBuf returns a buffer no longer in use and its slot.
+func (s *Saver) releasePackBuf(buf []byte) {
+	buf = buf[:0]
+	s.packs.put(buf)
+	<-s.packSlots
 }
 
 // NewSaver starts a writer session and its uploaders. ctx bounds the
@@ -132,8 +165,12 @@ func (r *Repository) NewSaver(ctx context.Context, opts SaverOptions) (*Saver, e
 	if n <= 0 {
 		n = DefaultUploads
 	}
+	// Slots: one per uploader and two for the open data and tree packs.
+	// Waiting for a slot never holds s.mu, and an open pack of each type
+	// leaves at least one slot cycling through the uploaders, so the
+	// workers cannot deadlock on them.
 	s := &Saver{r: r, comp: comp, session: sess, uploads: make(chan pack.Finished),
-		pending: map[core.ID]struct{}{}}
+		pending: map[core.ID]struct{}{}, packSlots: make(chan struct{}, n+2)}
 	s.group, s.ctx = errgroup.WithContext(ctx)
 	for range n {
 		s.group.Go(s.uploadLoop)
@@ -199,16 +236,20 @@ func (s *Saver) Save(t core.BlobType, id core.ID, plain []byte) (bool, error) {
 	body, _ := s.comp.Compress(buf[:0], plain)
 	t1 := time.Now()
 	sealedLen := len(body) + crypto.Overhead
-	op, room, done := s.reserve(t, id, sealedLen, len(plain))
+	op, room, done, err := s.reserve(t, id, sealedLen, len(plain))
+	if err != nil {
+		s.bufs.put(buf)
+		return false, err
+	}
 	if done != nil {
 		if err := s.send(done); err != nil {
-			s.bufs.Put(&buf)
+			s.bufs.put(buf)
 			return false, err
 		}
 	}
 	t2 := time.Now()
 	sealed := s.r.key.Seal(room, body)
-	s.bufs.Put(&buf)
+	s.bufs.put(buf)
 	t3 := time.Now()
 	s.Stats.CompressNs.Add(int64(t1.Sub(t0)))
 	s.Stats.PackNs.Add(int64(t2.Sub(t1)))
@@ -242,8 +283,8 @@ func (s *Saver) claim(id core.ID) bool {
 // and the largest chunk for everything else (only touched as far as the
 // data compresses).
 func (s *Saver) getBuf(n int) []byte {
-	if p, ok := s.bufs.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:0]
+	if b := s.bufs.get(n); b != nil {
+		return b
 	}
 	size := smallBuf
 	if n > smallBuf {
@@ -257,30 +298,61 @@ const smallBuf = 64 << 10
 // reserve finds room for a sealed blob in the open pack of its type,
 // closing that pack first if the blob would take it past the target size,
 // and counts the blob as being sealed. It returns the closed pack as done
-// when no blob is being sealed into it: the caller sends it.
-func (s *Saver) reserve(t core.BlobType, id core.ID, sealedLen, rawLen int) (op *openPack, room []byte, done *pack.Writer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	op = s.writers[t]
-	if op != nil && op.w.Count() > 0 && op.w.Size()+sealedLen > s.r.cfg.PackSize {
-		if s.closeLocked(t) {
-			done = op.w
+// when no blob is being sealed into it: the caller sends it. When a new
+// pack needs a buffer and none is free, it waits with s.mu released.
+func (s *Saver) reserve(t core.BlobType, id core.ID, sealedLen, rawLen int) (op *openPack, room []byte, done *pack.Writer, err error) {
+	var spare []byte // a buffer obtained while waiting, not yet used
+	for {
+		s.mu.Lock()
+		op = s.writers[t]
+		if op != nil && op.w.Count() > 0 && op.w.Size()+sealedLen > s.r.cfg.PackSize {
+			if s.closeLocked(t) {
+				done = op.w
+			}
+			op = nil
 		}
-		op = nil
+		if op == nil {
+			buf, ok := spare, spare != nil
+			if !ok {
+				buf, ok = s.tryPackBuf(sealedLen)
+			}
+			if !ok {
+				s.mu.Unlock()
+				if spare, err = s.waitForBuffer(done, sealedLen); err != nil {
+					return nil, nil, nil, err
+				}
+				done = nil // sent
+				continue
+			}
+			spare = nil
+			op = &openPack{w: pack.NewWriter(buf)}
+			s.writers[t] = op
+		}
+		room = op.w.Reserve(t, id, sealedLen, rawLen)
+		if room == nil {
+			panic("saver: pack buffer smaller than its target size") // packBuf guarantees room
+		}
+		op.sealing++
+		if op.w.Size() >= s.r.cfg.PackSize {
+			s.closeLocked(t) // op.sealing > 0: the sealer sends it
+		}
+		s.mu.Unlock()
+		if spare != nil {
+			s.releasePackBuf(spare) // another worker opened a pack meanwhile
+		}
+		return op, room, done, nil
 	}
-	if op == nil {
-		op = &openPack{w: pack.NewWriter(s.packBuf(sealedLen))}
-		s.writers[t] = op
+}
+
+// waitForBuffer sends done, if any, so that it can free a buffer, then
+// waits for one.
+func (s *Saver) waitForBuffer(done *pack.Writer, blobLen int) ([]byte, error) {
+	if done != nil {
+		if err := s.send(done); err != nil {
+			return nil, err
+		}
 	}
-	room = op.w.Reserve(t, id, sealedLen, rawLen)
-	if room == nil {
-		panic("saver: pack buffer smaller than its target size") // packBuf guarantees room
-	}
-	op.sealing++
-	if op.w.Size() >= s.r.cfg.PackSize {
-		s.closeLocked(t) // op.sealing > 0: the sealer sends it
-	}
-	return op, room, done
+	return s.waitPackBuf(blobLen)
 }
 
 // closeLocked takes the open pack of type t out of use. It reports whether
@@ -326,12 +398,11 @@ func (s *Saver) uploadLoop() error {
 			return fmt.Errorf("upload pack %s: %w", f.ID.Short(), err)
 		}
 		s.Stats.UploadNs.Add(int64(time.Since(t0)))
+		// Put has returned, so the store holds its own copy of the bytes.
+		s.releasePackBuf(f.Data)
 		if err := s.indexPack(f); err != nil {
 			return err
 		}
-		// Put has returned, so the store holds its own copy of the bytes.
-		buf := f.Data[:0]
-		s.packs.Put(&buf)
 	}
 	return nil
 }
@@ -409,4 +480,38 @@ func (s *Saver) stopUploads() error {
 func (s *Saver) Close(ctx context.Context) error {
 	_ = s.stopUploads() // the error was reported by Flush or Save
 	return s.session.Close(ctx)
+}
+
+// freeList keeps large buffers for reuse. Unlike a sync.Pool it does not
+// drop them at every collection: a dropped 16 MiB pack buffer is remade
+// from fresh pages while the old ones wait for the runtime to return them,
+// which grows the process for nothing. The saver's slots and workers bound
+// how many buffers exist; freeListMax bounds what is kept.
+type freeList struct {
+	mu   sync.Mutex
+	bufs [][]byte
+}
+
+const freeListMax = 8
+
+// get returns an empty buffer with room for n bytes, or nil.
+func (l *freeList) get(n int) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, b := range l.bufs {
+		if cap(b) >= n {
+			l.bufs = append(l.bufs[:i], l.bufs[i+1:]...)
+			return b[:0]
+		}
+	}
+	return nil
+}
+
+// put keeps b for reuse.
+func (l *freeList) put(b []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.bufs) < freeListMax {
+		l.bufs = append(l.bufs, b[:0])
+	}
 }

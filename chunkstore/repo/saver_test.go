@@ -1,6 +1,7 @@
 package repo_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -16,9 +17,17 @@ import (
 // blob must come back intact, and no pack may exceed the target size plus
 // its header, whichever worker happened to close or send it.
 func TestSaverConcurrentSealing(t *testing.T) {
+	// One uploader leaves the fewest pack slots: the tightest case for the
+	// workers waiting on them.
+	for _, uploads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d uploads", uploads), func(t *testing.T) { testConcurrentSealing(t, uploads) })
+	}
+}
+
+func testConcurrentSealing(t *testing.T, uploads int) {
 	store := mem.New()
 	r := repotest.Init(t, store)
-	s, err := r.NewSaver(ctx, repo.SaverOptions{Uploads: 2})
+	s, err := r.NewSaver(ctx, repo.SaverOptions{Uploads: uploads})
 	if err != nil {
 		t.Fatal(err)
 	}
