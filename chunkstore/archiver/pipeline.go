@@ -5,6 +5,8 @@ import (
 	"os"
 	"sync/atomic"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/cairnbackup/cairn/chunkstore/snapshot"
 )
 
@@ -55,7 +57,14 @@ type pipeline struct {
 	tasks chan task
 	dirs  chan *dirJob
 	root  *dirJob
+	// walkers bounds the goroutines walking directories besides the
+	// first one.
+	walkers *semaphore.Weighted
 }
+
+// extraWalkers is how many directories may be walked at once besides the
+// first: enough to keep two cores busy with metadata system calls.
+const extraWalkers = 3
 
 // dirQueue is how many finished-listing directories may wait for the
 // finisher: enough to keep the walker ahead, small enough to bound the
@@ -63,7 +72,8 @@ type pipeline struct {
 const dirQueue = 256
 
 func newPipeline(ctx context.Context, a *archiver) *pipeline {
-	return &pipeline{a: a, tasks: make(chan task), dirs: make(chan *dirJob, dirQueue)}
+	return &pipeline{a: a, tasks: make(chan task), dirs: make(chan *dirJob, dirQueue),
+		walkers: semaphore.NewWeighted(extraWalkers)}
 }
 
 func (p *pipeline) closeQueues() {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/cairnbackup/cairn/chunkstore/chunker"
 	"github.com/cairnbackup/cairn/chunkstore/fsmeta"
 	"github.com/cairnbackup/cairn/chunkstore/snapshot"
@@ -32,7 +34,8 @@ func (p *pipeline) walkRoots(ctx context.Context, paths []string) error {
 			return fmt.Errorf("backup: two paths have the same base name %q; back them up separately", name)
 		}
 		seen[name] = true
-		if err := p.walkEntry(ctx, p.root, p.inspect(ctx, filepath.Clean(path), name, parent[name]), parent[name]); err != nil {
+		e := p.inspect(ctx, filepath.Clean(path), name, parent[name])
+		if err := p.walkEntry(ctx, p.root, e, parent[name], inline); err != nil {
 			return err
 		}
 	}
@@ -130,9 +133,12 @@ const (
 	inspectMinPerGoroutine = 4
 )
 
-// walkEntry adds the entry at path to dir, recursing into directories and
-// queueing files.
-func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, prev *snapshot.Node) error {
+// inline runs a directory's walk in the caller's goroutine.
+func inline(walk func() error) error { return walk() }
+
+// walkEntry adds the entry at path to dir, queueing files and handing
+// subdirectories to spawn, which walks them now or in another goroutine.
+func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, prev *snapshot.Node, spawn func(func() error) error) error {
 	if e.prevErr != nil {
 		return e.prevErr
 	}
@@ -149,7 +155,10 @@ func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, prev
 		node.Type = snapshot.TypeFile // a device is stored as the image of its bytes
 		return p.queueFile(ctx, dir, node, e.path, nil)
 	case node.Type == snapshot.TypeDir:
-		return p.walkDir(ctx, dir, node, e.path, e.prevChildren)
+		// The node takes its place among its siblings now; its subtree
+		// is filled in when the walk below it is done.
+		dir.nodes = append(dir.nodes, node)
+		return spawn(func() error { return p.walkDir(ctx, node, e.path, e.prevChildren) })
 	case node.Type == snapshot.TypeSymlink:
 		node.LinkTarget = e.link
 	case node.Type == snapshot.TypeFile:
@@ -159,20 +168,39 @@ func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, prev
 	return nil
 }
 
-func (p *pipeline) walkDir(ctx context.Context, parent *dirJob, node *snapshot.Node, path string, prevChildren map[string]*snapshot.Node) error {
+// walkDir lists the directory at path into a dirJob for the finisher.
+// Subdirectories are walked in parallel while walker slots are free (on a
+// tree of unchanged small files the walk is the whole backup), and the
+// directory is queued only after them, so the finisher still sees every
+// directory after its children.
+func (p *pipeline) walkDir(ctx context.Context, node *snapshot.Node, path string, prevChildren map[string]*snapshot.Node) error {
 	entries, err := os.ReadDir(path)
 	if err != nil {
 		p.a.warnPath("list directory", path, err)
 		return nil
 	}
 	d := newDirJob(node)
+	var kids errgroup.Group
+	spawn := func(walk func() error) error {
+		if !p.walkers.TryAcquire(1) {
+			return walk()
+		}
+		kids.Go(func() error {
+			defer p.walkers.Release(1)
+			return walk()
+		})
+		return nil
+	}
 	for _, e := range p.inspectAll(ctx, path, entries, prevChildren) {
-		if err := p.walkEntry(ctx, d, e, prevChildren[e.name]); err != nil {
+		if err := p.walkEntry(ctx, d, e, prevChildren[e.name], spawn); err != nil {
+			_ = kids.Wait()
 			return err
 		}
 	}
+	if err := kids.Wait(); err != nil {
+		return err
+	}
 	p.a.addStats(func(s *snapshot.Stats) { s.Dirs++ })
-	parent.nodes = append(parent.nodes, node)
 	d.release()
 	return p.sendDir(ctx, d)
 }
