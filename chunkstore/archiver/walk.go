@@ -68,7 +68,7 @@ func byName(nodes []*snapshot.Node) map[string]*snapshot.Node {
 type entryInfo struct {
 	path, name string
 	meta       fsmeta.Meta
-	xattrs     []fsmeta.Xattr
+	xattrs     []snapshot.Xattr
 	link       string
 	err        error  // set when the entry cannot be backed up
 	errOp      string // what failed, for the warning
@@ -94,17 +94,34 @@ func (p *pipeline) inspect(ctx context.Context, path, name string, prev *snapsho
 		}
 		e.prevChildren = byName(nodes)
 	}
-	if xs, err := fsmeta.ListXattrs(path); err != nil {
-		p.a.warnPath("read xattrs of", path, err)
-	} else {
-		e.xattrs = xs
-	}
+	e.xattrs = p.xattrs(path, e.meta, prev)
 	if e.meta.Kind == fsmeta.KindSymlink && !p.a.opts.Block {
 		if e.link, e.err = os.Readlink(path); e.err != nil {
 			e.errOp = "read link"
 		}
 	}
 	return e
+}
+
+// xattrs returns the extended attributes of the entry at path. Setting or
+// removing one changes the inode's ctime, so an entry whose inode and ctime
+// match the parent snapshot's has the parent's: that spares an unchanged
+// tree one system call per entry.
+func (p *pipeline) xattrs(path string, meta fsmeta.Meta, prev *snapshot.Node) []snapshot.Xattr {
+	if prev != nil && !p.a.opts.Block && prev.Type == meta.Kind.String() &&
+		prev.Inode == meta.Inode && prev.CtimeNs == meta.CtimeNs && prev.DeviceID == meta.Dev {
+		return prev.Xattrs
+	}
+	xs, err := fsmeta.ListXattrs(path)
+	if err != nil {
+		p.a.warnPath("read xattrs of", path, err)
+		return nil
+	}
+	var out []snapshot.Xattr
+	for _, x := range xs {
+		out = append(out, snapshot.Xattr{Name: x.Name, Value: x.Value})
+	}
+	return out
 }
 
 // inspectAll inspects the entries of the directory at dir, several at a
@@ -147,9 +164,7 @@ func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, prev
 		return nil
 	}
 	node := nodeFromMeta(e.name, e.meta)
-	for _, x := range e.xattrs {
-		node.Xattrs = append(node.Xattrs, snapshot.Xattr{Name: x.Name, Value: x.Value})
-	}
+	node.Xattrs = e.xattrs
 	switch {
 	case p.a.opts.Block:
 		node.Type = snapshot.TypeFile // a device is stored as the image of its bytes
