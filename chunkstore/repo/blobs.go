@@ -47,6 +47,14 @@ func (r *Repository) LoadBlob(ctx context.Context, t core.BlobType, id core.ID, 
 }
 
 func (r *Repository) loadAt(ctx context.Context, id core.ID, loc index.Location, dst []byte) ([]byte, error) {
+	if loc.Type == core.TreeBlob {
+		if out, ok, err := r.loadTreeBlob(ctx, id, loc, dst); ok {
+			if err != nil {
+				return nil, fmt.Errorf("load blob %s from pack %s: %w", id.Short(), loc.Pack.Short(), err)
+			}
+			return out, nil
+		}
+	}
 	sealed, err := r.store.Get(ctx, PackName(loc.Pack), int64(loc.Offset), int64(loc.Length))
 	if err != nil {
 		return nil, fmt.Errorf("load blob %s from pack %s: %w", id.Short(), loc.Pack.Short(), err)

@@ -39,6 +39,8 @@ type Repository struct {
 	idx         *index.Index
 	loadedIndex map[core.ID]struct{}
 	excluded    map[core.ID]struct{}
+
+	trees *treeCache
 }
 
 // Options tune Init and Open.
@@ -137,7 +139,8 @@ func newRepository(store blob.Store, master crypto.MasterKey, cfg Config, opts O
 		clock = systemClock{}
 	}
 	r := &Repository{store: store, master: master, cfg: cfg, comp: comp, clock: clock,
-		idx: index.New(), loadedIndex: map[core.ID]struct{}{}, excluded: map[core.ID]struct{}{}}
+		idx: index.New(), loadedIndex: map[core.ID]struct{}{}, excluded: map[core.ID]struct{}{},
+		trees: newTreeCache()}
 	r.key = &r.master.Encrypt
 	return r, nil
 }

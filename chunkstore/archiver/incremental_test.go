@@ -2,13 +2,17 @@ package archiver_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnbackup/cairn/chunkstore/archiver"
+	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/blob/mem"
 	"github.com/cairnbackup/cairn/chunkstore/internal/repotest"
 	"github.com/cairnbackup/cairn/chunkstore/internal/testtree"
@@ -61,5 +65,43 @@ func TestIncrementalSeesChangedXattrs(t *testing.T) {
 	}
 	if got["kept"] != "1" || got["changed"] != "2" {
 		t.Fatalf("xattr user.v after the incremental backup: %v, want kept=1 changed=2", got)
+	}
+}
+
+// countingStore counts reads of pack objects.
+type countingStore struct {
+	blob.Store
+	packGets atomic.Int64
+}
+
+func (s *countingStore) Get(ctx context.Context, name string, off, n int64) ([]byte, error) {
+	if strings.HasPrefix(name, "data/") {
+		s.packGets.Add(1)
+	}
+	return s.Store.Get(ctx, name, off, n)
+}
+
+// An incremental backup of an unchanged tree reads its parent's trees a
+// pack at a time, not a directory at a time: on an object store every read
+// is a round trip.
+func TestIncrementalReadsTreePacksOnce(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	for d := range 200 {
+		dir := filepath.Join(src, fmt.Sprintf("d%03d", d))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "f"), []byte(dir), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := mem.New()
+	r := repotest.Init(t, store)
+	first := backup(t, r, []string{src}, archiver.Options{})
+	counting := &countingStore{Store: store}
+	r2 := repotest.Open(t, counting)
+	backup(t, r2, []string{src}, archiver.Options{Parent: first.Snapshot})
+	if n := counting.packGets.Load(); n > 3 {
+		t.Fatalf("incremental backup of 200 unchanged directories made %d pack reads, want at most 3", n)
 	}
 }
