@@ -258,7 +258,7 @@ func (p *pipeline) queueFile(ctx context.Context, dir *dirJob, node *snapshot.No
 		dir.nodes = append(dir.nodes, node)
 		return nil
 	}
-	f, err := os.Open(path)
+	f, err := fsmeta.OpenSource(path)
 	if err != nil {
 		p.a.warnPath("open", path, err)
 		p.a.addStats(func(s *snapshot.Stats) { s.Files-- })

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -176,5 +177,24 @@ func mustDo(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestOpenSource(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte("content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenSource(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 7)
+	if n, err := f.ReadAt(buf, 0); n != 7 || string(buf) != "content" {
+		t.Fatalf("ReadAt = %d %q %v", n, buf, err)
+	}
+	if _, err := OpenSource(p + ".missing"); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), p+".missing") {
+		t.Fatalf("open of a missing file: %v, want ErrNotExist naming the path", err)
 	}
 }

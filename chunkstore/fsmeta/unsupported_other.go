@@ -21,6 +21,9 @@ func Lstat(path string) (Meta, error) {
 
 func fromSys(any) (Meta, bool) { return Meta{}, false }
 
+// OpenSource opens a file to back it up.
+func OpenSource(path string) (*os.File, error) { return os.Open(path) }
+
 func ListXattrs(path string) ([]Xattr, error) {
 	return nil, &fs.PathError{Op: "listxattr", Path: path, Err: errOS}
 }
