@@ -110,8 +110,12 @@ func fakeResults() *Results {
 }
 
 func TestReport(t *testing.T) {
-	out := Report(fakeResults())
+	r := fakeResults()
+	r.Notes = "## What limits the targets\n\nCompression.\n"
+	out := Report(r)
 	for _, want := range []string{
+		"`bench/TUNING.md` as it stood",
+		"## What limits the targets\n\nCompression.\n",
 		"| wall time (s) | 2.00 | 2.00 | 5.00 | 4.00 | 4.50 | 0.40 | 0.50 |",
 		"| initial backup, 2 GiB incompressible image | ≥ 3× the faster peer | 2.00 s | 4.00 s (kopia) | 2.00× | **missed**",
 		"| initial backup, small-files tree | ≥ 2× the faster peer | 2.00 s | 4.00 s (kopia) | 2.00× | **met** |",

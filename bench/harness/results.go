@@ -108,6 +108,10 @@ type Results struct {
 	Samples  []Sample      `json:"samples"`
 	Failures []Failure     `json:"failures"`
 	Medians  []Median      `json:"medians"`
+	// Notes is bench/TUNING.md as it stood when the run was made: the
+	// hand-written account of what limits each missed target and what was
+	// tried. RESULTS.md ends with it.
+	Notes string `json:"notes,omitempty"`
 }
 
 // DatasetInfo describes a generated dataset.

@@ -38,6 +38,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	h.res = &Results{Started: time.Now().UTC(), Smoke: cfg.Smoke, Machine: machineInfo(), Failures: []Failure{}}
+	if !cfg.Smoke {
+		h.res.Notes = readNotes(cfg.Root)
+	}
 	if err := h.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -180,6 +183,18 @@ func warm(dir string) error {
 
 // onlyReader hides WriterTo, so that CopyBuffer really reads the file.
 type onlyReader struct{ io.Reader }
+
+// NotesFile is the hand-written tuning account, relative to the module root.
+const NotesFile = "bench/TUNING.md"
+
+// readNotes returns NotesFile, or nothing if it is missing.
+func readNotes(root string) string {
+	b, err := os.ReadFile(filepath.Join(root, NotesFile))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
 
 // WriteOutputs writes results.json and RESULTS.md into dir.
 func WriteOutputs(res *Results, dir string) error {
