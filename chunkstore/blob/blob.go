@@ -72,3 +72,26 @@ func SizedBuffer(buf []byte, n int64) []byte {
 	}
 	return make([]byte, n)
 }
+
+// RangeReader is implemented by stores that can hand out a range of an
+// object without copying it, such as a local directory mapping the file.
+// Mapped bytes come with a release func, are valid until it is called and
+// must not be written. Where mapping is not possible an implementation
+// reads into buf as GetInto does and returns a nil release: the bytes are
+// then the caller's, to keep as its next buf.
+type RangeReader interface {
+	ReadRange(ctx context.Context, name string, offset, length int64, buf []byte) (data []byte, release func(), err error)
+}
+
+// ReadRange returns length >= 0 bytes of an object without a copy when s
+// supports it, with a release func to call once they are no longer used,
+// and reads them into buf with a nil release otherwise. A mapped range
+// faults if the object is truncated under it: callers run with
+// debug.SetPanicOnFault and recover.
+func ReadRange(ctx context.Context, s Store, name string, offset, length int64, buf []byte) ([]byte, func(), error) {
+	if r, ok := s.(RangeReader); ok && length >= 0 {
+		return r.ReadRange(ctx, name, offset, length, buf)
+	}
+	data, err := GetInto(ctx, s, name, offset, length, buf)
+	return data, nil, err
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"runtime/debug"
 	"slices"
 
 	"golang.org/x/sync/errgroup"
@@ -68,7 +69,7 @@ type fetcher struct {
 	scratch []byte
 }
 
-// fetchPack reads the blobs needed from one pack in as few ranged GETs as
+// fetchPack reads the blobs needed from one pack in as few ranged reads as
 // the gaps allow, and writes them out.
 func (rs *restore) fetchPack(ctx context.Context, pack core.ID, f *fetcher) error {
 	items := rs.packs[pack]
@@ -80,27 +81,52 @@ func (rs *restore) fetchPack(ctx context.Context, pack core.ID, f *fetcher) erro
 			rangeEnd(items[end])-base <= maxRange {
 			end++
 		}
-		data, err := blob.GetInto(ctx, rs.r.Store(), repo.PackName(pack), base, rangeEnd(items[end-1])-base, f.packBuf)
-		if err != nil {
-			return fmt.Errorf("restore: read pack %s: %w", pack.Short(), err)
-		}
-		if cap(data) > cap(f.packBuf) {
-			f.packBuf = data[:0]
-		}
-		for _, it := range items[start:end] {
-			sealed := data[int64(it.loc.Offset)-base : rangeEnd(it)-base]
-			plain, err := rs.r.OpenBlob(it.id, it.loc, sealed, f.scratch[:0], f.open)
-			if err != nil {
-				return fmt.Errorf("restore: %w", err)
-			}
-			if cap(plain) > cap(f.scratch) {
-				f.scratch = plain[:0]
-			}
-			if err := rs.write(it, plain); err != nil {
-				return err
-			}
+		if err := rs.fetchRange(ctx, pack, items[start:end], f); err != nil {
+			return err
 		}
 		start = end
+	}
+	return nil
+}
+
+// fetchRange reads one range of a pack, mapped where the store can (see
+// blob.ReadRange), and writes out the blobs in it. A mapped pack that is
+// truncated under it faults; that becomes an error here, not a crash.
+func (rs *restore) fetchRange(ctx context.Context, pack core.ID, items []*item, f *fetcher) (err error) {
+	base := int64(items[0].loc.Offset)
+	data, release, err := blob.ReadRange(ctx, rs.r.Store(), repo.PackName(pack), base, rangeEnd(items[len(items)-1])-base, f.packBuf)
+	if err != nil {
+		return fmt.Errorf("restore: read pack %s: %w", pack.Short(), err)
+	}
+	if release == nil {
+		if cap(data) > cap(f.packBuf) {
+			f.packBuf = data[:0] // read, not mapped: the next range reuses it
+		}
+	} else {
+		defer release()
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			// SetPanicOnFault's panics carry the faulting address.
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("restore: pack %s changed while it was read (%v); run 'cairn repo check'", pack.Short(), r)
+		}
+	}()
+	for _, it := range items {
+		sealed := data[int64(it.loc.Offset)-base : rangeEnd(it)-base]
+		plain, err := rs.r.OpenBlob(it.id, it.loc, sealed, f.scratch[:0], f.open)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		if cap(plain) > cap(f.scratch) {
+			f.scratch = plain[:0]
+		}
+		if err := rs.write(it, plain); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"RoundTrip", testRoundTrip},
 		{"Ranges", testRanges},
 		{"GetInto", testGetInto},
+		{"ReadRange", testReadRange},
 		{"Overwrite", testOverwrite},
 		{"Stat", testStat},
 		{"List", testList},
@@ -135,6 +136,32 @@ func testGetInto(t *testing.T, s blob.Store) {
 	}
 	if _, err := blob.GetInto(t.Context(), s, "obj", int64(len(data))-10, 11, make([]byte, 100)); !errors.Is(err, blob.ErrRange) {
 		t.Errorf("GetInto past the end: %v, want ErrRange", err)
+	}
+}
+
+// testReadRange reads ranges through blob.ReadRange, which maps them where
+// the store can: the bytes must be Get's until released.
+func testReadRange(t *testing.T, s blob.Store) {
+	data := randomBytes(300_000, 4)
+	put(t, s, "obj", data)
+	size := int64(len(data))
+	for _, r := range [][2]int64{{0, size}, {5000, 100_000}, {4096, 8192}, {size - 1, 1}, {77, 0}} {
+		got, release, err := blob.ReadRange(t.Context(), s, "obj", r[0], r[1], make([]byte, 10))
+		if err != nil {
+			t.Fatalf("ReadRange(obj, %d, %d): %v", r[0], r[1], err)
+		}
+		if !bytes.Equal(got, data[r[0]:r[0]+r[1]]) {
+			t.Fatalf("ReadRange(obj, %d, %d) = %d bytes that differ from Get's", r[0], r[1], len(got))
+		}
+		if release != nil {
+			release()
+		}
+	}
+	if _, _, err := blob.ReadRange(t.Context(), s, "obj", size-10, 11, nil); !errors.Is(err, blob.ErrRange) {
+		t.Errorf("ReadRange past the end: %v, want ErrRange", err)
+	}
+	if _, _, err := blob.ReadRange(t.Context(), s, "missing", 0, 1, nil); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("ReadRange of a missing object: %v, want ErrNotFound", err)
 	}
 }
 

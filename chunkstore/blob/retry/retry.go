@@ -111,6 +111,18 @@ func (s *Store) GetInto(ctx context.Context, name string, offset, length int64, 
 	return data, err
 }
 
+// ReadRange retries, without a copy when the inner store can
+// (blob.RangeReader).
+func (s *Store) ReadRange(ctx context.Context, name string, offset, length int64, buf []byte) ([]byte, func(), error) {
+	var data []byte
+	var release func()
+	err := s.do(ctx, func(int) (err error) {
+		data, release, err = blob.ReadRange(ctx, s.inner, name, offset, length, buf)
+		return err
+	})
+	return data, release, err
+}
+
 // Stat retries.
 func (s *Store) Stat(ctx context.Context, name string) (blob.Info, error) {
 	var info blob.Info
