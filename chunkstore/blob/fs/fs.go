@@ -144,14 +144,7 @@ func (s *Store) mkdirs(dir string) error {
 
 // Get reads a range with pread, so concurrent Gets share no file offset.
 func (s *Store) Get(ctx context.Context, name string, offset, length int64) ([]byte, error) {
-	if err := check(ctx, "get", name); err != nil {
-		return nil, err
-	}
-	data, err := s.readRange(s.path(name), offset, length, nil)
-	if err != nil {
-		return nil, translate("get", name, err)
-	}
-	return data, nil
+	return s.GetInto(ctx, name, offset, length, nil)
 }
 
 // GetInto is Get reading into buf when it has room (blob.BufferGetter).
@@ -167,22 +160,11 @@ func (s *Store) GetInto(ctx context.Context, name string, offset, length int64, 
 }
 
 func (s *Store) readRange(p string, offset, length int64, buf []byte) ([]byte, error) {
-	f, err := os.Open(p)
+	f, end, err := openRange(p, offset, length)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, notObject(p)
-	}
-	end, err := contract.Range(offset, length, fi.Size())
-	if err != nil {
-		return nil, err
-	}
 	buf = blob.SizedBuffer(buf, end-offset)
 	// The open descriptor pins the inode, and writers only ever rename a new
 	// inode over the name, so a short read here means outside interference.
@@ -190,6 +172,28 @@ func (s *Store) readRange(p string, offset, length int64, buf []byte) ([]byte, e
 		return nil, fmt.Errorf("read %s: got %d of %d bytes: %w", p, n, len(buf), err)
 	}
 	return buf, nil
+}
+
+// openRange opens the object file at p and checks that the range fits it,
+// returning where the range ends.
+func openRange(p string, offset, length int64) (*os.File, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = notObject(p)
+	}
+	var end int64
+	if err == nil {
+		end, err = contract.Range(offset, length, fi.Size())
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, end, nil
 }
 
 // Stat reports the object's size and modification time.

@@ -7,8 +7,6 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/cairnbackup/cairn/chunkstore/blob/internal/contract"
 )
 
 // ReadRange maps the range read-only instead of copying it
@@ -36,21 +34,13 @@ func (s *Store) ReadRange(ctx context.Context, name string, offset, length int64
 // mapRange maps [offset, offset+length) of the file at p. It returns nil
 // data and no error when the range is empty or the file cannot be mapped.
 func mapRange(p string, offset, length int64) ([]byte, func(), error) {
-	f, err := os.Open(p)
+	f, end, err := openRange(p, offset, length)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, notObject(p)
-	}
-	end, err := contract.Range(offset, length, fi.Size())
-	if err != nil || end == offset {
-		return nil, nil, err
+	if end == offset {
+		return nil, nil, nil
 	}
 	start := offset &^ int64(os.Getpagesize()-1)
 	m, err := unix.Mmap(int(f.Fd()), start, int(end-start), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_POPULATE)
