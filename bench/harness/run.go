@@ -39,7 +39,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	h.res = &Results{Started: time.Now().UTC(), Smoke: cfg.Smoke, Machine: machineInfo(), Failures: []Failure{}}
 	if !cfg.Smoke {
-		h.res.Notes = readNotes(cfg.Root)
+		h.res.Notes = ReadNotes(cfg.Root)
 	}
 	if err := h.prepare(ctx); err != nil {
 		return nil, err
@@ -187,8 +187,9 @@ type onlyReader struct{ io.Reader }
 // NotesFile is the hand-written tuning account, relative to the module root.
 const NotesFile = "bench/TUNING.md"
 
-// readNotes returns NotesFile, or nothing if it is missing.
-func readNotes(root string) string {
+// ReadNotes returns NotesFile under the module root, or nothing if it is
+// missing.
+func ReadNotes(root string) string {
 	b, err := os.ReadFile(filepath.Join(root, NotesFile))
 	if err != nil {
 		return ""

@@ -35,7 +35,7 @@ func run() error {
 		return err
 	}
 	if report != "" {
-		return rerender(report, cfg.Out)
+		return rerender(report, cfg.Out, cfg.Root)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -69,7 +69,7 @@ func parseFlags() (harness.Config, string, error) {
 	flag.StringVar(&configs, "configs", "", "comma-separated configurations (default all: cairn,cairn-nocomp,restic,kopia,kopia-zstd,cairn-s3)")
 	flag.StringVar(&datasets, "datasets", "", "comma-separated datasets (default all: image,vmimage,files)")
 	flag.StringVar(&cfg.Bins.Cairn, "cairn", "", "cairn binary (default: ROOT/bin/cairn), e.g. to compare two builds")
-	flag.StringVar(&report, "report", "", "only render RESULTS.md from this results.json into -out")
+	flag.StringVar(&report, "report", "", "only render RESULTS.md from this results.json into -out, with the current bench/TUNING.md")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return cfg, "", fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -120,7 +120,10 @@ func splitList(s string) []string {
 	return out
 }
 
-func rerender(path, out string) error {
+// rerender writes RESULTS.md (and results.json) again from a results.json,
+// with the tuning notes as bench/TUNING.md has them now: the notes are
+// prose kept by hand, the figures are the run's.
+func rerender(path, out, root string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -128,6 +131,9 @@ func rerender(path, out string) error {
 	var res harness.Results
 	if err := json.Unmarshal(b, &res); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if notes := harness.ReadNotes(root); notes != "" && !res.Smoke {
+		res.Notes = notes
 	}
 	return harness.WriteOutputs(&res, out)
 }
