@@ -19,4 +19,9 @@
 // Errors: backends translate their own errors, in one function each, into the
 // sentinels below, wrapped with the operation and the object name, so callers
 // use errors.Is and never inspect SDK or syscall errors.
+//
+// Two optional interfaces let hot readers avoid copies, with helpers that
+// fall back to Get for stores without them: BufferGetter (GetInto, read
+// into the caller's buffer; fs, mem, s3, retry) and RangeReader (ReadRange,
+// a mapped range on fs; retry forwards it).
 package blob

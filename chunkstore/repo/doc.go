@@ -4,7 +4,8 @@
 //   - Init, Open and key management (keys.go);
 //   - sealed "files" outside packs: config, snapshots, index files, sessions
 //     and deletion markers (files.go);
-//   - blob loading with verification (blobs.go);
+//   - blob loading with verification (blobs.go), tree blobs through a cache
+//     of whole tree packs (treecache.go);
 //   - the Saver, which dedups, compresses, seals and packs blobs and uploads
 //     packs concurrently while the caller keeps producing (saver.go).
 //

@@ -6,8 +6,9 @@
 //     empty files of their final size (so unwritten ranges stay holes), and
 //     map every chunk of every file to its pack;
 //  2. fetch: workers take one pack at a time, read the needed byte ranges
-//     with ranged GETs, decrypt, decompress and verify each blob against its
-//     ID, and write it at every file offset that uses it;
+//     with ranged GETs (mapped instead of copied from a local directory),
+//     decrypt, decompress and verify each blob against its ID, and write it
+//     at every file offset that uses it;
 //  3. finish: set xattrs, ownership, mode and times, files first and then
 //     directories deepest first, so writing a child never bumps a parent's
 //     restored mtime.
