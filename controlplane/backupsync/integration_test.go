@@ -7,11 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
@@ -27,29 +24,12 @@ import (
 func cluster(t *testing.T) client.Client {
 	t.Helper()
 	env := testenv.Start(t)
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:     env.Scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opener := &locations.Opener{Client: mgr.GetAPIReader(), KDF: crypto.FastKDFForTests}
-	if err := location.SetupWithManager(mgr, location.Config{Opener: opener}); err != nil {
-		t.Fatal(err)
-	}
-	if err := backupsync.New(backupsync.Config{Opener: opener, Interval: 200 * time.Millisecond}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
+	env.StartManager(t, func(mgr ctrl.Manager) error {
+		opener := &locations.Opener{Client: mgr.GetAPIReader(), KDF: crypto.FastKDFForTests}
+		if err := location.SetupWithManager(mgr, location.Config{Opener: opener}); err != nil {
+			return err
 		}
+		return backupsync.New(backupsync.Config{Opener: opener, Interval: 200 * time.Millisecond}).SetupWithManager(mgr)
 	})
 	for _, o := range []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, pwSecret()} {
 		if err := env.Client.Create(context.Background(), o); err != nil {
@@ -57,17 +37,6 @@ func cluster(t *testing.T) client.Client {
 		}
 	}
 	return env.Client
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // Two API servers share one repository: a backup whose manifest cluster A
@@ -106,14 +75,14 @@ func TestIntegrationTwoClustersShareALocation(t *testing.T) {
 
 	key := client.ObjectKey{Namespace: ns, Name: m.BackupName}
 	var got v1alpha1.Backup
-	eventually(t, "the Backup imported into cluster B", func() bool {
+	testenv.Eventually(t, "the Backup imported into cluster B", func() bool {
 		return b.Get(ctx, key, &got) == nil && got.Status.Phase == v1alpha1.BackupCompleted
 	})
 	if got.Annotations[v1alpha1.AnnotationSynced] != "shared" || got.Status.ManifestID != id.String() ||
 		got.Status.ItemsBackedUp != 17 || got.Spec.LocationName != "shared" {
 		t.Fatalf("imported Backup: %+v / %+v", got.ObjectMeta, got.Status)
 	}
-	eventually(t, "cluster A to have synced", func() bool {
+	testenv.Eventually(t, "cluster A to have synced", func() bool {
 		var l v1alpha1.BackupLocation
 		return a.Get(ctx, client.ObjectKeyFromObject(locA), &l) == nil && l.Status.LastSyncTime != nil
 	})

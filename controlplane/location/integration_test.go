@@ -10,11 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
@@ -25,39 +22,11 @@ import (
 
 func startManager(t *testing.T, env *testenv.Env, clock location.Clock) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:     env.Scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	env.StartManager(t, func(mgr ctrl.Manager) error {
+		cfg := location.Config{Clock: clock, MaxWait: 100 * time.Millisecond,
+			Opener: &locations.Opener{Client: mgr.GetAPIReader(), KDF: crypto.FastKDFForTests}}
+		return location.SetupWithManager(mgr, cfg)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := location.Config{Clock: clock, MaxWait: 100 * time.Millisecond,
-		Opener: &locations.Opener{Client: mgr.GetAPIReader(), KDF: crypto.FastKDFForTests}}
-	if err := location.SetupWithManager(mgr, cfg); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // On a real API server: a location whose password Secret is missing is
@@ -87,7 +56,7 @@ func TestIntegrationLocationAndExpiry(t *testing.T) {
 		}
 		return meta.FindStatusCondition(l.Status.Conditions, v1alpha1.ConditionAvailable)
 	}
-	eventually(t, "Unavailable naming the Secret", func() bool {
+	testenv.Eventually(t, "Unavailable naming the Secret", func() bool {
 		cond := condition()
 		return cond != nil && cond.Status == metav1.ConditionFalse && cond.Reason == location.ReasonSecretMissing &&
 			strings.Contains(cond.Message, "Secret cairn/pw does not exist; create it")
@@ -95,7 +64,7 @@ func TestIntegrationLocationAndExpiry(t *testing.T) {
 	if err := c.Create(ctx, pwSecret(password)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Available after the Secret was created", func() bool {
+	testenv.Eventually(t, "Available after the Secret was created", func() bool {
 		cond := condition()
 		return cond != nil && cond.Status == metav1.ConditionTrue
 	})
@@ -114,7 +83,7 @@ func TestIntegrationLocationAndExpiry(t *testing.T) {
 		t.Fatalf("deleted before it expired: %v", err)
 	}
 	clock.Add(2 * time.Hour)
-	eventually(t, "the expired Backup to be deleted", func() bool {
+	testenv.Eventually(t, "the expired Backup to be deleted", func() bool {
 		var list v1alpha1.BackupList
 		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)

@@ -8,11 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -25,39 +22,9 @@ import (
 // the test ends.
 func startManager(t *testing.T, env *testenv.Env, clock schedule.Clock) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:     env.Scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	env.StartManager(t, func(mgr ctrl.Manager) error {
+		return schedule.New(schedule.Config{Clock: clock, MaxWait: 100 * time.Millisecond}).SetupWithManager(mgr)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := schedule.New(schedule.Config{Clock: clock, MaxWait: 100 * time.Millisecond})
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-}
-
-// eventually polls cond until it holds or 20 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func createNamespace(t *testing.T, c client.Client) {
@@ -116,13 +83,13 @@ func TestIntegrationScheduleFiresAndRetires(t *testing.T) {
 	second := schedule.BackupName("hourly", start.Add(time.Hour+time.Minute))
 
 	clock.Add(2 * time.Minute)
-	eventually(t, "the first Backup", func() bool { return strings.Join(listBackups(t, env.Client), ",") == first })
+	testenv.Eventually(t, "the first Backup", func() bool { return strings.Join(listBackups(t, env.Client), ",") == first })
 	complete(t, env.Client, first)
 
 	clock.Add(time.Hour)
-	eventually(t, "the second Backup", func() bool { return len(listBackups(t, env.Client)) == 2 })
+	testenv.Eventually(t, "the second Backup", func() bool { return len(listBackups(t, env.Client)) == 2 })
 	complete(t, env.Client, second)
-	eventually(t, "retention to delete "+first, func() bool {
+	testenv.Eventually(t, "retention to delete "+first, func() bool {
 		return strings.Join(listBackups(t, env.Client), ",") == second
 	})
 
@@ -139,7 +106,7 @@ func TestIntegrationScheduleFiresAndRetires(t *testing.T) {
 	if err := env.Client.Create(ctx, bad); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Valid=False on the invalid Schedule", func() bool {
+	testenv.Eventually(t, "Valid=False on the invalid Schedule", func() bool {
 		var b v1alpha1.Schedule
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bad), &b); err != nil {
 			t.Fatal(err)

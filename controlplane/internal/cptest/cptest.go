@@ -18,8 +18,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
@@ -60,41 +58,7 @@ func StartShared(t *testing.T, dir string, withSync bool) *Fixture {
 	env := testenv.Start(t)
 	f := &Fixture{Env: env, C: env.Client, Opener: &locations.Opener{Client: env.Client, KDF: crypto.FastKDFForTests},
 		Exec: &hookstest.Exec{}, Dir: dir}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr(true)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	disc := discovery.NewDiscoveryClientForConfigOrDie(env.Config)
-	dyn := dynamic.NewForConfigOrDie(env.Config)
-	r := backup.New(backup.Deps{Client: mgr.GetClient(), Opener: f.Opener,
-		Collector: backup.ClusterCollector{Deps: collect.Deps{Discovery: disc, Dynamic: dyn}},
-		Freezer:   backup.HookFreezer{Client: mgr.GetClient(), Runner: &hooks.Runner{Exec: f.Exec}},
-		Recorder:  mgr.GetEventRecorder("backup")},
-		backup.Config{PollInterval: 200 * time.Millisecond, SnapshotTimeout: 20 * time.Second})
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	rr := restore.New(restore.Deps{Client: mgr.GetClient(), Dynamic: dyn, Opener: f.Opener,
-		Hooks: &hooks.Runner{Exec: f.Exec}, Recorder: mgr.GetEventRecorder("restore")},
-		restore.Config{PollInterval: 200 * time.Millisecond})
-	if err := rr.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	if withSync {
-		if err := location.SetupWithManager(mgr, location.Config{Opener: f.Opener}); err != nil {
-			t.Fatal(err)
-		}
-		if err := backupsync.New(backupsync.Config{Opener: f.Opener, Interval: 200 * time.Millisecond}).SetupWithManager(mgr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	env.StartManager(t, func(mgr ctrl.Manager) error { return f.setup(mgr, withSync) })
 	f.Create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	f.Create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "repo-password", Namespace: ns},
 		Data: map[string][]byte{"password": []byte("s3cret-location-password")}})
@@ -104,7 +68,39 @@ func StartShared(t *testing.T, dir string, withSync bool) *Fixture {
 	return f
 }
 
-func ptr[T any](v T) *T { return &v }
+// setup adds the backup and restore controllers, and with sync the location
+// and sync controllers, to mgr.
+func (f *Fixture) setup(mgr ctrl.Manager, withSync bool) error {
+	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	r := backup.New(backup.Deps{Client: mgr.GetClient(), Opener: f.Opener,
+		Collector: backup.ClusterCollector{Deps: collect.Deps{Discovery: disc, Dynamic: dyn}},
+		Freezer:   backup.HookFreezer{Client: mgr.GetClient(), Runner: &hooks.Runner{Exec: f.Exec}},
+		Recorder:  mgr.GetEventRecorder("backup")},
+		backup.Config{PollInterval: 200 * time.Millisecond, SnapshotTimeout: 20 * time.Second})
+	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	rr := restore.New(restore.Deps{Client: mgr.GetClient(), Dynamic: dyn, Opener: f.Opener,
+		Hooks: &hooks.Runner{Exec: f.Exec}, Recorder: mgr.GetEventRecorder("restore")},
+		restore.Config{PollInterval: 200 * time.Millisecond})
+	if err := rr.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if !withSync {
+		return nil
+	}
+	if err := location.SetupWithManager(mgr, location.Config{Opener: f.Opener}); err != nil {
+		return err
+	}
+	return backupsync.New(backupsync.Config{Opener: f.Opener, Interval: 200 * time.Millisecond}).SetupWithManager(mgr)
+}
 
 // Create creates obj or fails the test.
 func (f *Fixture) Create(t *testing.T, obj client.Object) {
