@@ -35,7 +35,7 @@ func (p *pipeline) walkRoots(ctx context.Context, paths []string) error {
 		}
 		seen[name] = true
 		e := p.inspect(ctx, filepath.Clean(path), name, parent[name])
-		if err := p.walkEntry(ctx, p.root, e, parent[name], inline); err != nil {
+		if err := p.walkEntry(ctx, p.root, e, inline); err != nil {
 			return err
 		}
 	}
@@ -70,8 +70,9 @@ type entryInfo struct {
 	meta       fsmeta.Meta
 	xattrs     []snapshot.Xattr
 	link       string
-	err        error  // set when the entry cannot be backed up
-	errOp      string // what failed, for the warning
+	err        error          // set when the entry cannot be backed up
+	errOp      string         // what failed, for the warning
+	prev       *snapshot.Node // the parent snapshot's entry of this name
 	// prevChildren are the entries of the parent snapshot's directory of
 	// the same name, loaded here too because parsing them is a large share
 	// of an incremental walk.
@@ -82,7 +83,7 @@ type entryInfo struct {
 // inspect reads the metadata of the entry at path and, for a directory, the
 // parent snapshot's listing of it.
 func (p *pipeline) inspect(ctx context.Context, path, name string, prev *snapshot.Node) entryInfo {
-	e := entryInfo{path: path, name: name}
+	e := entryInfo{path: path, name: name, prev: prev}
 	if e.meta, e.err = fsmeta.Lstat(path); e.err != nil {
 		e.errOp = "stat"
 		return e
@@ -129,15 +130,20 @@ func (p *pipeline) xattrs(path string, meta fsmeta.Meta, prev *snapshot.Node) []
 // system calls.
 func (p *pipeline) inspectAll(ctx context.Context, dir string, entries []os.DirEntry, prev map[string]*snapshot.Node) []entryInfo {
 	infos := make([]entryInfo, len(entries))
+	stripe := func(first, step int) {
+		for i := first; i < len(entries); i += step {
+			name := entries[i].Name()
+			infos[i] = p.inspect(ctx, filepath.Join(dir, name), name, prev[name])
+		}
+	}
 	parallel := min(inspectParallel, len(entries)/inspectMinPerGoroutine)
+	if parallel <= 1 {
+		stripe(0, 1)
+		return infos
+	}
 	var wg sync.WaitGroup
-	for g := range max(parallel, 1) {
-		wg.Go(func() {
-			for i := g; i < len(entries); i += max(parallel, 1) {
-				name := entries[i].Name()
-				infos[i] = p.inspect(ctx, filepath.Join(dir, name), name, prev[name])
-			}
-		})
+	for g := range parallel {
+		wg.Go(func() { stripe(g, parallel) })
 	}
 	wg.Wait()
 	return infos
@@ -155,7 +161,7 @@ func inline(walk func() error) error { return walk() }
 
 // walkEntry adds the entry at path to dir, queueing files and handing
 // subdirectories to spawn, which walks them now or in another goroutine.
-func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, prev *snapshot.Node, spawn func(func() error) error) error {
+func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, spawn func(func() error) error) error {
 	if e.prevErr != nil {
 		return e.prevErr
 	}
@@ -177,7 +183,7 @@ func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, prev
 	case node.Type == snapshot.TypeSymlink:
 		node.LinkTarget = e.link
 	case node.Type == snapshot.TypeFile:
-		return p.queueFile(ctx, dir, node, e.path, prev)
+		return p.queueFile(ctx, dir, node, e.path, e.prev)
 	}
 	dir.nodes = append(dir.nodes, node)
 	return nil
@@ -207,7 +213,7 @@ func (p *pipeline) walkDir(ctx context.Context, node *snapshot.Node, path string
 		return nil
 	}
 	for _, e := range p.inspectAll(ctx, path, entries, prevChildren) {
-		if err := p.walkEntry(ctx, d, e, prevChildren[e.name], spawn); err != nil {
+		if err := p.walkEntry(ctx, d, e, spawn); err != nil {
 			_ = kids.Wait()
 			return err
 		}
