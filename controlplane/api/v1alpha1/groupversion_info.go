@@ -42,6 +42,9 @@ const (
 	LabelSchedule = "cairn.dev/schedule"
 	// LabelLocation marks Backups with their location.
 	LabelLocation = "cairn.dev/location"
+	// LabelWorkItem marks what an agent creates for a work item (temporary
+	// volumes, snapshots, PVs) with the item's UID.
+	LabelWorkItem = "cairn.dev/work-item"
 	// AnnotationVolumePolicy on a PVC overrides the Backup's volume policy.
 	AnnotationVolumePolicy = "cairn.dev/volume-policy"
 	// AnnotationSynced marks a Backup imported from a location by the sync

@@ -88,10 +88,68 @@ type WorkStatus struct {
 	StartTime *metav1.Time `json:"startTime,omitempty"`
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// HeartbeatTime is renewed by the owning agent while it works (with
+	// the progress, about every 5s). An InProgress item whose heartbeat is
+	// stale is taken over by an agent of its node: its owner has died.
+	// +optional
+	HeartbeatTime *metav1.Time `json:"heartbeatTime,omitempty"`
+	// CSISnapshotID is the driver's handle of the snapshot cut for this
+	// item (backup). It is kept on the driver when changed-block
+	// incrementals can use it as the next backup's base.
+	// +optional
+	CSISnapshotID string `json:"csiSnapshotID,omitempty"`
+	// Stats describe the data moved, once known.
+	// +optional
+	Stats WorkStats `json:"stats,omitempty"`
+	// Warnings are problems that did not fail the item, such as a fall
+	// back from changed-block reads to a full read.
+	// +optional
+	Warnings []string `json:"warnings,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ReadMode says how a volume's bytes were read.
+// +kubebuilder:validation:Enum="";files;full;allocated;changed-blocks
+type ReadMode string
+
+const (
+	// ReadFiles walked a file system.
+	ReadFiles ReadMode = "files"
+	// ReadFull read every byte of a block volume.
+	ReadFull ReadMode = "full"
+	// ReadAllocated read only the ranges the driver reported allocated.
+	ReadAllocated ReadMode = "allocated"
+	// ReadChangedBlocks read only the ranges changed since the parent's
+	// snapshot, reusing the parent's chunks for the rest.
+	ReadChangedBlocks ReadMode = "changed-blocks"
+)
+
+// WorkStats are the figures of one item's data movement.
+type WorkStats struct {
+	// ReadMode is how the volume was read.
+	// +optional
+	ReadMode ReadMode `json:"readMode,omitempty"`
+	// VolumeBytes is the size of the volume or of its files.
+	// +optional
+	VolumeBytes int64 `json:"volumeBytes,omitempty"`
+	// BytesRead from the volume (backup) or written to it (restore).
+	// +optional
+	BytesRead int64 `json:"bytesRead,omitempty"`
+	// BytesAdded is the new data after deduplication, before compression.
+	// +optional
+	BytesAdded int64 `json:"bytesAdded,omitempty"`
+	// BytesStored is what the new data took in the repository.
+	// +optional
+	BytesStored int64 `json:"bytesStored,omitempty"`
+	// Files backed up or restored (file-system volumes).
+	// +optional
+	Files int64 `json:"files,omitempty"`
+	// DurationSeconds of the data movement.
+	// +optional
+	DurationSeconds int64 `json:"durationSeconds,omitempty"`
 }
 
 // VolumeBackup is a work item: back up one volume.
