@@ -23,7 +23,7 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/chunkstore/repo"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
-	"github.com/cairnbackup/cairn/controlplane/internal/testenv"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 // On a real API server: collect one namespace's objects, store them in a

@@ -21,7 +21,7 @@ import (
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 	"github.com/cairnbackup/cairn/controlplane/hooks"
 	"github.com/cairnbackup/cairn/controlplane/hooks/hookstest"
-	"github.com/cairnbackup/cairn/controlplane/internal/testenv"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 // create makes namespaces and pods on the API server. Without a kubelet the

@@ -27,7 +27,7 @@ import (
 	"github.com/cairnbackup/cairn/controlplane/collect"
 	"github.com/cairnbackup/cairn/controlplane/hooks"
 	"github.com/cairnbackup/cairn/controlplane/hooks/hookstest"
-	"github.com/cairnbackup/cairn/controlplane/internal/testenv"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 	"github.com/cairnbackup/cairn/controlplane/location"
 	"github.com/cairnbackup/cairn/controlplane/locations"
 	"github.com/cairnbackup/cairn/controlplane/restore"
