@@ -13,10 +13,10 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 	"github.com/cairnbackup/cairn/controlplane/backupsync"
-	"github.com/cairnbackup/cairn/controlplane/testenv"
 	"github.com/cairnbackup/cairn/controlplane/location"
 	"github.com/cairnbackup/cairn/controlplane/locations"
 	"github.com/cairnbackup/cairn/controlplane/manifest"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 // cluster starts an API server with the location controllers and the sync

@@ -22,9 +22,9 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/repo"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 	"github.com/cairnbackup/cairn/controlplane/backupsync"
-	"github.com/cairnbackup/cairn/controlplane/testenv"
 	"github.com/cairnbackup/cairn/controlplane/locations"
 	"github.com/cairnbackup/cairn/controlplane/manifest"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 const (

@@ -15,9 +15,9 @@ import (
 
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
-	"github.com/cairnbackup/cairn/controlplane/testenv"
 	"github.com/cairnbackup/cairn/controlplane/location"
 	"github.com/cairnbackup/cairn/controlplane/locations"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 func startManager(t *testing.T, env *testenv.Env, clock location.Clock) {

@@ -10,8 +10,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
-	"github.com/cairnbackup/cairn/controlplane/testenv"
 	"github.com/cairnbackup/cairn/controlplane/manager"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 // The assembled manager starts every controller against a real API server

@@ -14,8 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
-	"github.com/cairnbackup/cairn/controlplane/testenv"
 	"github.com/cairnbackup/cairn/controlplane/schedule"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 // startManager runs a manager with the Schedule controller on env until

@@ -19,8 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
-	"github.com/cairnbackup/cairn/controlplane/testenv"
 	"github.com/cairnbackup/cairn/controlplane/schedule"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 const ns = "cairn"

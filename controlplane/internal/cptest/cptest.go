@@ -27,10 +27,10 @@ import (
 	"github.com/cairnbackup/cairn/controlplane/collect"
 	"github.com/cairnbackup/cairn/controlplane/hooks"
 	"github.com/cairnbackup/cairn/controlplane/hooks/hookstest"
-	"github.com/cairnbackup/cairn/controlplane/testenv"
 	"github.com/cairnbackup/cairn/controlplane/location"
 	"github.com/cairnbackup/cairn/controlplane/locations"
 	"github.com/cairnbackup/cairn/controlplane/restore"
+	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
 
 // NS is the namespace cairn's objects live in during tests.
