@@ -31,6 +31,9 @@ type Options struct {
 	// Block backs up the single path as a raw image: zero ranges are not
 	// stored and the snapshot kind is "block".
 	Block bool
+	// BlockRanges, with Block, reads only some ranges of the image (see
+	// BlockRanges); nil reads it all.
+	BlockRanges *BlockRanges
 	// Parent is the snapshot to compare against; unchanged files are not read.
 	Parent   *snapshot.Snapshot
 	ParentID *core.ID

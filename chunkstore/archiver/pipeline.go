@@ -2,6 +2,7 @@ package archiver
 
 import (
 	"context"
+	"io"
 	"os"
 	"sync/atomic"
 
@@ -36,11 +37,16 @@ func (d *dirJob) release() {
 
 // fileJob is a regular file being read segment by segment.
 type fileJob struct {
-	node      *snapshot.Node
-	path      string
-	f         *os.File
-	dir       *dirJob
-	zeroSkip  bool
+	node     *snapshot.Node
+	path     string
+	f        *os.File
+	dir      *dirJob
+	zeroSkip bool
+	// src, when set, serves the segments' bytes instead of f (the patched
+	// regions of a changed-block backup); it counts its own bytes read.
+	src io.ReaderAt
+	// keep are extents reused from the parent as they are.
+	keep      []snapshot.Extent
 	results   [][]snapshot.Extent // per segment
 	remaining atomic.Int64
 }

@@ -174,7 +174,7 @@ func (p *pipeline) walkEntry(ctx context.Context, dir *dirJob, e entryInfo, spaw
 	switch {
 	case p.a.opts.Block:
 		node.Type = snapshot.TypeFile // a device is stored as the image of its bytes
-		return p.queueFile(ctx, dir, node, e.path, nil)
+		return p.queueFile(ctx, dir, node, e.path, e.prev)
 	case node.Type == snapshot.TypeDir:
 		// The node takes its place among its siblings now; its subtree
 		// is filled in when the walk below it is done.
@@ -270,21 +270,57 @@ func (p *pipeline) queueFile(ctx context.Context, dir *dirJob, node *snapshot.No
 		p.a.addStats(func(s *snapshot.Stats) { s.Files-- })
 		return nil
 	}
+	if p.a.opts.Block && p.a.opts.BlockRanges != nil {
+		return p.queueRanged(ctx, dir, node, path, f, prev)
+	}
 	segs, zeroSkip, err := p.segments(f, node)
 	if err != nil {
 		f.Close()
 		p.a.warnPath("read", path, err)
 		return nil
 	}
-	p.a.addStats(func(s *snapshot.Stats) { s.Bytes += node.Size })
 	p.a.prog.BytesTotal.Add(node.Size)
+	return p.queueSegments(ctx, dir, &fileJob{node: node, path: path, f: f, dir: dir, zeroSkip: zeroSkip}, segs)
+}
+
+// queueRanged queues the ranges of a block image that opts.BlockRanges
+// names. Unlike a file that cannot be read, an image whose ranges cannot
+// be planned fails the backup: leaving it out would store an empty volume.
+func (p *pipeline) queueRanged(ctx context.Context, dir *dirJob, node *snapshot.Node, path string, f *os.File, prev *snapshot.Node) error {
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("back up %s: size: %w", path, err)
+	}
+	node.Size = size
+	plan, err := p.planBlockRanges(ctx, f, size, prev)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("back up %s: %w", path, err)
+	}
+	p.a.prog.BytesTotal.Add(totalLen(plan.segs))
+	job := &fileJob{node: node, path: path, f: f, dir: dir, zeroSkip: true, keep: plan.keep}
+	if plan.src != nil {
+		job.src = plan.src
+	}
+	return p.queueSegments(ctx, dir, job, plan.segs)
+}
+
+// queueSegments hands a file's segments to the workers; a file with none
+// is complete at once (with the parent's kept extents, if any).
+func (p *pipeline) queueSegments(ctx context.Context, dir *dirJob, job *fileJob, segs []fsmeta.Extent) error {
+	node := job.node
+	p.a.addStats(func(s *snapshot.Stats) { s.Bytes += node.Size })
 	dir.nodes = append(dir.nodes, node)
 	if len(segs) == 0 {
-		f.Close()
+		job.f.Close()
 		p.a.prog.FilesDone.Add(1)
-		return nil
+		if len(job.keep) == 0 {
+			return nil
+		}
+		return snapshot.SetContent(p.a.saver, p.a.r.NewHasher().Sum, node, job.keep)
 	}
-	job := &fileJob{node: node, path: path, f: f, dir: dir, zeroSkip: zeroSkip, results: make([][]snapshot.Extent, len(segs))}
+	job.results = make([][]snapshot.Extent, len(segs))
 	job.remaining.Store(int64(len(segs)))
 	dir.hold()
 	for i, s := range segs {

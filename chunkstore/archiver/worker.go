@@ -1,9 +1,11 @@
 package archiver
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/cairnbackup/cairn/chunkstore/chunker"
@@ -106,7 +108,11 @@ func (s *segmentStream) fill() {
 		return
 	}
 	t0 := time.Now()
-	got, err := s.t.file.f.ReadAt(s.buf[s.n:s.n+int(want)], s.t.off+s.read)
+	var src io.ReaderAt = s.t.file.f
+	if s.t.file.src != nil {
+		src = s.t.file.src
+	}
+	got, err := src.ReadAt(s.buf[s.n:s.n+int(want)], s.t.off+s.read)
 	s.w.st.read += time.Since(t0)
 	if err != nil && err != io.EOF {
 		s.w.p.a.warn(fmt.Errorf("read %s at %d: %w", s.t.file.path, s.t.off+s.read, err))
@@ -116,7 +122,9 @@ func (s *segmentStream) fill() {
 	if int64(got) < want {
 		s.length = s.read
 	}
-	s.w.p.a.addStats(func(st *snapshot.Stats) { st.BytesRead += int64(got) })
+	if s.t.file.src == nil {
+		s.w.p.a.addStats(func(st *snapshot.Stats) { st.BytesRead += int64(got) })
+	}
 }
 
 // scanBlocks judges the complete ZeroBlocks read so far, opening a run at
@@ -217,11 +225,14 @@ func (w *worker) segmentBuf(n int) []byte {
 func (w *worker) finishFile(j *fileJob) error {
 	defer j.dir.release()
 	j.f.Close()
-	var exts []snapshot.Extent
+	exts := j.keep
 	for _, r := range j.results {
 		exts = append(exts, r...)
 	}
-	j.results = nil
+	if len(j.keep) > 0 {
+		slices.SortFunc(exts, func(a, b snapshot.Extent) int { return cmp.Compare(a.Offset, b.Offset) })
+	}
+	j.results, j.keep = nil, nil
 	w.p.a.prog.FilesDone.Add(1)
 	return snapshot.SetContent(w.p.a.saver, w.hasher.Sum, j.node, exts)
 }
