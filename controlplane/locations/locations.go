@@ -27,6 +27,10 @@ type Opener struct {
 	// KDF is the password-hash cost for repositories it initialises; zero
 	// means crypto.DefaultKDF.
 	KDF crypto.KDFParams
+	// Host names the opener in the repository's writer sessions (who holds
+	// a session matters when prune waits for writers); default
+	// "cairn-controller".
+	Host string
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -129,7 +133,11 @@ func (o *Opener) open(ctx context.Context, loc *v1alpha1.BackupLocation, s secre
 	if err != nil {
 		return nil, fmt.Errorf("location %s: %w", loc.Name, err)
 	}
-	ropts := repo.Options{KDF: o.KDF, Host: "cairn-controller", User: "cairn"}
+	host := o.Host
+	if host == "" {
+		host = "cairn-controller"
+	}
+	ropts := repo.Options{KDF: o.KDF, Host: host, User: "cairn"}
 	r, err := repo.Open(ctx, store, s.password, ropts)
 	if errors.Is(err, repo.ErrNoRepository) && writable {
 		if lvl, perr := compress.ParseLevel(loc.Spec.Compression); perr == nil && loc.Spec.Compression != "" {
