@@ -108,6 +108,7 @@ func removeMountDir(dir string) error {
 	}
 	return nil
 }
+
 // mounted reports whether path is a mount point, by comparing its device
 // with its parent's (bind mounts of the same file system are caught by
 // the mount table).
