@@ -48,6 +48,9 @@ type Config struct {
 	KeepBaseSnapshots bool
 	// Workers and Uploads tune the backup pipeline (0: its defaults).
 	Workers, Uploads int
+	// ReadLimit bounds how fast each backup reads its volume, in bytes per
+	// second (0: no limit), so backups leave applications their disk.
+	ReadLimit int64
 	// KDF is the password-hash cost for repositories the agent initialises
 	// (tests lower it); zero means the default.
 	KDF crypto.KDFParams

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/time/rate"
+
 	"github.com/cairnbackup/cairn/chunkstore/archiver"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/fsmeta"
@@ -109,6 +111,9 @@ func collectRanges(stream func(csi.Ranges) (int64, error)) ([]fsmeta.Extent, err
 func (a *Agent) archiveOptions(j *backupJob) archiver.Options {
 	opts := archiver.Options{Workers: a.cfg.Workers, Uploads: a.cfg.Uploads, Tags: j.tags,
 		Hostname: a.cfg.NodeName, Program: "cairn-agent", Progress: &archiver.Progress{}}
+	if a.cfg.ReadLimit > 0 {
+		opts.ReadLimit = rate.NewLimiter(rate.Limit(a.cfg.ReadLimit), int(min(max(a.cfg.ReadLimit, 64<<10), 4<<20)))
+	}
 	if j.parent != nil {
 		id, err := core.ParseID(j.vb.Spec.ParentSnapshotID)
 		if err == nil {

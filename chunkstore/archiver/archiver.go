@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"github.com/cairnbackup/cairn/chunkstore/compress"
 	"github.com/cairnbackup/cairn/chunkstore/core"
@@ -42,6 +43,10 @@ type Options struct {
 	Program  string
 	// Progress, if set, is updated while the backup runs.
 	Progress *Progress
+	// ReadLimit, if set, bounds how fast sources are read (bytes per
+	// second, its burst at least one read of the window), so a backup
+	// leaves the node's applications their share of the disk.
+	ReadLimit *rate.Limiter
 }
 
 // Progress counters, safe to read concurrently.

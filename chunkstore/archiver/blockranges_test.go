@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/cairnbackup/cairn/chunkstore/archiver"
 	"github.com/cairnbackup/cairn/chunkstore/fsmeta"
@@ -145,5 +148,18 @@ func TestChangedBlocksRefuseAParentOfAnotherSize(t *testing.T) {
 		BlockRanges: &archiver.BlockRanges{SinceParent: true}})
 	if !errors.Is(err, archiver.ErrParentUnusable) {
 		t.Fatalf("backup over a parent of another size: %v, want ErrParentUnusable", err)
+	}
+}
+
+func TestReadLimitSlowsTheRead(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "disk.img")
+	writeImage(t, img, 3<<20, 6, nil)
+	r := repotest.Init(t, repotest.FS(t, t.TempDir()))
+	start := time.Now()
+	// 1 MiB/s with a 1 MiB burst: the first MiB is free, the other two
+	// take at least two seconds.
+	backup(t, r, []string{img}, archiver.Options{Block: true, ReadLimit: rate.NewLimiter(1<<20, 1<<20)})
+	if took := time.Since(start); took < 1800*time.Millisecond {
+		t.Fatalf("3 MiB at 1 MiB/s took %s; the limit was not applied", took)
 	}
 }

@@ -42,7 +42,7 @@ func (w *worker) do(ctx context.Context, t task) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	st := segmentStream{w: w, t: t, length: t.length, run: -1}
+	st := segmentStream{ctx: ctx, w: w, t: t, length: t.length, run: -1}
 	st.buf = w.segmentBuf(int(min(t.length, window)))
 	exts, err := st.chunkAll()
 	if err != nil {
@@ -66,6 +66,7 @@ const window = 2 * chunker.MaxSize
 // segmentStream chunks one segment through the worker's window. Offsets
 // are from the segment's start.
 type segmentStream struct {
+	ctx    context.Context
 	w      *worker
 	t      task
 	length int64 // segment length; less if the file shrank
@@ -83,7 +84,9 @@ type segmentStream struct {
 // chunked on its own.
 func (s *segmentStream) chunkAll() ([]snapshot.Extent, error) {
 	for {
-		s.fill()
+		if err := s.fill(); err != nil {
+			return nil, err
+		}
 		end := s.read == s.length
 		if err := s.scanBlocks(); err != nil {
 			return nil, err
@@ -102,10 +105,13 @@ func (s *segmentStream) chunkAll() ([]snapshot.Extent, error) {
 
 // fill reads as much of the segment as the window has room for. A short
 // read means the file shrank while we read it: what was there is kept.
-func (s *segmentStream) fill() {
+func (s *segmentStream) fill() error {
 	want := min(int64(len(s.buf)-s.n), s.length-s.read)
 	if want <= 0 {
-		return
+		return nil
+	}
+	if err := s.throttle(want); err != nil {
+		return err
 	}
 	t0 := time.Now()
 	var src io.ReaderAt = s.t.file.f
@@ -125,6 +131,23 @@ func (s *segmentStream) fill() {
 	if s.t.file.src == nil {
 		s.w.p.a.addStats(func(st *snapshot.Stats) { st.BytesRead += int64(got) })
 	}
+	return nil
+}
+
+// throttle waits until the read limiter allows n more bytes.
+func (s *segmentStream) throttle(n int64) error {
+	lim := s.w.p.a.opts.ReadLimit
+	if lim == nil {
+		return nil
+	}
+	for n > 0 {
+		step := min(n, int64(lim.Burst()))
+		if err := lim.WaitN(s.ctx, int(step)); err != nil {
+			return fmt.Errorf("wait for the read limit: %w", err)
+		}
+		n -= step
+	}
+	return nil
 }
 
 // scanBlocks judges the complete ZeroBlocks read so far, opening a run at

@@ -43,6 +43,7 @@ func run() error {
 	flag.BoolVar(&cfg.KeepBaseSnapshots, "keep-base-snapshots", true, "keep each block volume's last snapshot on drivers with SnapshotMetadata, for changed-block incrementals")
 	flag.IntVar(&cfg.Workers, "workers", 0, "chunking workers per backup (0: one per CPU)")
 	flag.IntVar(&cfg.Uploads, "uploads", 0, "packs in flight per backup (0: the repository's default)")
+	flag.Int64Var(&cfg.ReadLimit, "read-limit", 0, "bytes per second each backup may read from its volume (0: no limit)")
 	flag.StringVar(&s.MetricsAddr, "metrics-bind-address", ":8085", "address of the Prometheus metrics endpoint")
 	flag.StringVar(&s.ProbeAddr, "health-probe-bind-address", ":8086", "address of /healthz and /readyz")
 	flag.TextVar(level, "log-level", level, "log level: debug, info, warn or error")

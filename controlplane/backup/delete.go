@@ -13,12 +13,17 @@ import (
 	"github.com/cairnbackup/cairn/controlplane/manifest"
 )
 
-// delete forgets the backup's snapshots and manifest in its repository and
+// delete cancels the backup's unfinished work, forgets its snapshots and manifest in its repository and
 // releases the finalizer. Prune frees the data later. When the location is
 // gone or read-only the data is left in place and an event says so.
 func (r *Reconciler) delete(ctx context.Context, b *v1alpha1.Backup) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(b, Finalizer) {
 		return ctrl.Result{}, nil
+	}
+	// Agents stop a running backup's items (and clean up after them) when
+	// told so; garbage collection of the items comes later, if at all.
+	if !b.Status.Phase.Done() {
+		r.cancelWork(ctx, b)
 	}
 	if err := r.forget(ctx, b); err != nil {
 		r.event(b, "Warning", "ForgetFailed", fmt.Sprintf("backup %s deleted, but its repository data was kept: %v", b.Name, err))

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/cairnbackup/cairn/chunkstore/crypto"
 	"github.com/cairnbackup/cairn/controlplane/backup"
 	"github.com/cairnbackup/cairn/controlplane/backupsync"
 	"github.com/cairnbackup/cairn/controlplane/collect"
@@ -31,6 +32,12 @@ type Config struct {
 	MaxConcurrentRestore int
 	SnapshotTimeout      time.Duration
 	SyncInterval         time.Duration
+	// PollInterval is how often running backups and restores look at their
+	// work items; zero means the controllers' default (5s).
+	PollInterval time.Duration
+	// KDF is the password-hash cost of repositories the controller
+	// initialises; zero means the default. Tests and the demo lower it.
+	KDF crypto.KDFParams
 }
 
 // New builds the manager with every controller registered.
@@ -70,7 +77,7 @@ func register(mgr ctrl.Manager, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
-	opener := &locations.Opener{Client: mgr.GetAPIReader()}
+	opener := &locations.Opener{Client: mgr.GetAPIReader(), KDF: c.KDF}
 	runner := &hooks.Runner{Exec: exec, SnapshotTimeout: c.SnapshotTimeout}
 	steps := []func() error{
 		func() error {
@@ -78,11 +85,11 @@ func register(mgr ctrl.Manager, cfg *rest.Config, c Config) error {
 				Collector: backup.ClusterCollector{Deps: collect.Deps{Discovery: disc, Dynamic: dyn}},
 				Freezer:   backup.HookFreezer{Client: mgr.GetClient(), Runner: runner},
 				Recorder:  mgr.GetEventRecorder("cairn-backup")},
-				backup.Config{MaxConcurrent: c.MaxConcurrentBackups, SnapshotTimeout: c.SnapshotTimeout}).SetupWithManager(mgr)
+				backup.Config{MaxConcurrent: c.MaxConcurrentBackups, SnapshotTimeout: c.SnapshotTimeout, PollInterval: c.PollInterval}).SetupWithManager(mgr)
 		},
 		func() error {
 			return restore.New(restore.Deps{Client: mgr.GetClient(), Dynamic: dyn, Opener: opener, Hooks: runner,
-				Recorder: mgr.GetEventRecorder("cairn-restore")}, restore.Config{MaxConcurrent: c.MaxConcurrentRestore}).SetupWithManager(mgr)
+				Recorder: mgr.GetEventRecorder("cairn-restore")}, restore.Config{MaxConcurrent: c.MaxConcurrentRestore, PollInterval: c.PollInterval}).SetupWithManager(mgr)
 		},
 		func() error { return schedule.New(schedule.Config{}).SetupWithManager(mgr) },
 		func() error { return location.SetupWithManager(mgr, location.Config{Opener: opener}) },
