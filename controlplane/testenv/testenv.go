@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,17 +39,30 @@ func Scheme() *runtime.Scheme {
 // Start runs kube-apiserver and etcd until t ends.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	root, err := moduleRoot()
+	e, err := Launch()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := os.Getenv("CAIRN_TOOLS_BIN")
-	if bin == "" {
-		bin = filepath.Join(root, ".tools", "bin")
+	t.Cleanup(func() {
+		if err := e.Stop(); err != nil {
+			t.Logf("testenv: stop: %v", err)
+		}
+	})
+	return e
+}
+
+// Launch runs kube-apiserver and etcd from the tools directory
+// ($CAIRN_TOOLS_BIN, or .tools/bin of the module) with cairn's CRDs
+// installed, for programs such as the demo; Stop ends them.
+func Launch() (*Env, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
 	}
+	bin := ToolsBin(root)
 	for _, name := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
-			t.Fatalf("testenv: %s not found in %s; run `make tools` to build it", name, bin)
+			return nil, fmt.Errorf("testenv: %s not found in %s; run `make tools` to build it", name, bin)
 		}
 	}
 	e := &envtest.Environment{
@@ -58,22 +72,30 @@ func Start(t testing.TB) *Env {
 	}
 	cfg, err := e.Start()
 	if err != nil {
-		t.Fatalf("testenv: start kube-apiserver and etcd: %v", err)
+		return nil, fmt.Errorf("testenv: start kube-apiserver and etcd: %w", err)
 	}
-	t.Cleanup(func() {
-		if err := e.Stop(); err != nil {
-			t.Logf("testenv: stop: %v", err)
-		}
-	})
 	scheme := Scheme()
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
-		t.Fatal(err)
+		return nil, errors.Join(err, e.Stop())
 	}
-	return &Env{Config: cfg, Client: c, Scheme: scheme, env: e}
+	return &Env{Config: cfg, Client: c, Scheme: scheme, env: e}, nil
 }
 
-func moduleRoot() (string, error) {
+// Stop ends the API server and etcd.
+func (e *Env) Stop() error { return e.env.Stop() }
+
+// ToolsBin is where the servers are: $CAIRN_TOOLS_BIN or root/.tools/bin.
+func ToolsBin(root string) string {
+	if bin := os.Getenv("CAIRN_TOOLS_BIN"); bin != "" {
+		return bin
+	}
+	return filepath.Join(root, ".tools", "bin")
+}
+
+// ModuleRoot finds the directory of cairn's go.mod above the working
+// directory.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -88,4 +110,28 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// Kubeconfig writes a kubeconfig file for a cluster administrator of e,
+// for processes the test starts (agents, the CLI), and returns its path.
+func (e *Env) Kubeconfig(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := e.WriteKubeconfig(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// WriteKubeconfig writes a kubeconfig file for a cluster administrator.
+func (e *Env) WriteKubeconfig(path string) error {
+	u, err := e.env.AddUser(envtest.User{Name: "cairn-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("testenv: add a user: %w", err)
+	}
+	b, err := u.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("testenv: kubeconfig: %w", err)
+	}
+	return os.WriteFile(path, b, 0o600)
 }
