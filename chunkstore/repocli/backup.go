@@ -104,10 +104,14 @@ func (f *backupFlags) options(cmd *cobra.Command) (archiver.Options, error) {
 	if err != nil {
 		return archiver.Options{}, err
 	}
-	for _, t := range f.tags {
-		if t == "" || t[0] == '=' {
-			return archiver.Options{}, fmt.Errorf("tag %q: want key=value", t)
-		}
+	if err := checkTags(cmd, "tag", f.tags); err != nil {
+		return archiver.Options{}, err
+	}
+	if err := checkCount(cmd, "workers", f.workers); err != nil {
+		return archiver.Options{}, err
+	}
+	if err := checkCount(cmd, "uploads", f.uploads); err != nil {
+		return archiver.Options{}, err
 	}
 	opts := archiver.Options{Workers: f.workers, Uploads: f.uploads, Compression: comp,
 		Block: f.block, Tags: f.tags, Hostname: f.host, Program: "cairn repo backup"}

@@ -22,6 +22,12 @@ writer that could still use them is alive. Packs mostly unreferenced are
 repacked.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkGrace(cmd, "grace", opts.Grace); err != nil {
+				return err
+			}
+			if err := checkRatio(cmd, "repack-ratio", opts.RepackRatio); err != nil {
+				return err
+			}
 			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
 				return g.prune(ctx, cmd, r, opts)
 			})

@@ -21,6 +21,9 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 		Short: "List snapshots, oldest first",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkTags(cmd, "tag", tags); err != nil {
+				return err
+			}
 			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
 				return g.listSnapshots(ctx, cmd, r, tags)
 			})
