@@ -139,6 +139,11 @@ func sourcePaths(args []string, block bool) ([]string, error) {
 		if _, err := os.Lstat(abs); err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
+		if block {
+			if err := archiver.CheckBlockSource(abs); err != nil {
+				return nil, err
+			}
+		}
 		out[i] = abs
 	}
 	return out, nil
