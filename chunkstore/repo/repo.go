@@ -25,6 +25,12 @@ var ErrNoRepository = errors.New("no repository at this location")
 // ErrExists means Init found a repository already there.
 var ErrExists = errors.New("a repository already exists at this location")
 
+// ErrNotEmpty means Init found objects at a location without a config: the
+// remains of a repository whose config was lost, or unrelated data. Writing
+// a new config there would make the old keys and data unreadable, or mix a
+// repository into someone else's files.
+var ErrNotEmpty = errors.New("the location is not empty")
+
 // Repository is an open repository. It is safe for concurrent use.
 type Repository struct {
 	store  blob.Store
@@ -66,10 +72,8 @@ func (o Options) kdf() crypto.KDFParams {
 
 // Init creates a repository in an empty location and returns it open.
 func Init(ctx context.Context, store blob.Store, password []byte, opts Options) (*Repository, error) {
-	if _, err := store.Stat(ctx, configName); err == nil {
-		return nil, fmt.Errorf("init %s: %w", store.Location(), ErrExists)
-	} else if !errors.Is(err, blob.ErrNotFound) {
-		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
+	if err := checkEmpty(ctx, store); err != nil {
+		return nil, err
 	}
 	level := DefaultCompression
 	if opts.Compression != nil {
