@@ -34,6 +34,7 @@ func (p Problem) String() string { return p.Object + ": " + p.Message }
 type Report struct {
 	Problems  []Problem `json:"problems"`
 	Notes     []string  `json:"notes"`
+	Keys      int       `json:"keys"`
 	Snapshots int       `json:"snapshots"`
 	Packs     int       `json:"packs"`
 	Blobs     int       `json:"blobs"`
@@ -70,6 +71,9 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 		opts.Workers = 8
 	}
 	c := &checker{r: r, opts: opts, rep: &Report{Problems: []Problem{}, Notes: []string{}}}
+	if err := c.checkKeys(ctx); err != nil {
+		return nil, err
+	}
 	if err := c.loadIndex(ctx); err != nil {
 		return nil, err
 	}

@@ -46,7 +46,8 @@ type Repository struct {
 	loadedIndex map[core.ID]struct{}
 	excluded    map[core.ID]struct{}
 
-	trees *treeCache
+	trees  *treeCache
+	warner *warner
 }
 
 // Options tune Init and Open.
@@ -61,6 +62,11 @@ type Options struct {
 	Clock Clock
 	// Host and User are recorded in new key files.
 	Host, User string
+	// Warn receives damage the repository works around rather than fails
+	// on: a corrupt key file skipped, an index file skipped and its packs
+	// re-read, a pack the index lists but the store lacks. Each distinct
+	// message is reported once. nil drops them.
+	Warn func(error)
 }
 
 func (o Options) kdf() crypto.KDFParams {
@@ -109,7 +115,8 @@ func Open(ctx context.Context, store blob.Store, password []byte, opts Options) 
 	if err != nil {
 		return nil, fmt.Errorf("open %s: read config: %w", store.Location(), err)
 	}
-	master, keyID, err := unlock(ctx, store, password)
+	w := newWarner(opts.Warn)
+	master, keyID, err := unlock(ctx, store, password, w.warn)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +133,7 @@ func Open(ctx context.Context, store blob.Store, password []byte, opts Options) 
 		return nil, err
 	}
 	r.keyID = keyID
+	r.warner = w
 	return r, nil
 }
 
@@ -144,7 +152,7 @@ func newRepository(store blob.Store, master crypto.MasterKey, cfg Config, opts O
 	}
 	r := &Repository{store: store, master: master, cfg: cfg, comp: comp, clock: clock,
 		idx: index.New(), loadedIndex: map[core.ID]struct{}{}, excluded: map[core.ID]struct{}{},
-		trees: newTreeCache()}
+		trees: newTreeCache(), warner: newWarner(opts.Warn)}
 	r.key = &r.master.Encrypt
 	return r, nil
 }
