@@ -89,9 +89,16 @@ func unlock(ctx context.Context, store blob.Store, password []byte, warn func(er
 	// pages instead of growing the process.
 	defer runtime.GC()
 	uerr := &UnlockError{Location: store.Location(), Tried: len(ids)}
-	for _, id := range ids {
+	for i, id := range ids {
 		master, err := tryKey(ctx, store, id, password)
 		if err == nil {
+			// The keys not tried are parsed too (no password hashing), so
+			// a damaged one is reported whichever order the store lists.
+			for _, rest := range ids[i+1:] {
+				if _, err := loadKeyFile(ctx, store, rest); err != nil && isDamage(err) {
+					uerr.Damaged = append(uerr.Damaged, DamagedKey{ID: rest, Err: err})
+				}
+			}
 			for _, d := range uerr.Damaged {
 				warn(fmt.Errorf("key file %s is damaged: %w; remove it with 'cairn repo key remove %s' and add its password again", fileName(KindKey, d.ID), d.Err, d.ID.Short()))
 			}
