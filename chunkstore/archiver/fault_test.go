@@ -84,8 +84,8 @@ func assertNoSnapshots(t *testing.T, r *repo.Repository) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 0 {
-		t.Fatalf("a failed backup left %d snapshots", len(all))
+	if len(all.Snapshots)+len(all.Damaged) != 0 {
+		t.Fatalf("a failed backup left %d snapshots", len(all.Snapshots)+len(all.Damaged))
 	}
 }
 

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -188,6 +189,9 @@ func (c *checker) checkSnapshots(ctx context.Context) error {
 	seen := map[core.ID]bool{}
 	for _, id := range ids {
 		s, err := snapshot.Load(ctx, c.r, id)
+		if errors.Is(err, core.ErrCorrupt) {
+			err = snapshot.Damaged{ID: id, Err: err}
+		}
 		if err != nil {
 			c.rep.problem("snapshots/"+id.String(), "%v", err)
 			continue

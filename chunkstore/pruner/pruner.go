@@ -42,6 +42,9 @@ type Result struct {
 	BytesDeleted     int64 `json:"bytes_deleted"`
 	MarkersPending   int   `json:"markers_pending"`
 	IndexFilesMerged int   `json:"index_files_merged"`
+	// SnapshotsDamaged counts snapshot records that could not be read and
+	// so protected nothing.
+	SnapshotsDamaged int `json:"snapshots_damaged"`
 }
 
 type pruner struct {
@@ -104,12 +107,20 @@ func (p *pruner) referenced(ctx context.Context) (map[core.ID]struct{}, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A damaged record cannot say what it references, and nothing can
+	// restore it any more: its data is kept only as far as other snapshots
+	// use it. The other snapshots must not pay for it by never being
+	// pruned.
+	for _, d := range all.Damaged {
+		p.r.Warn(fmt.Errorf("prune: %w; prune frees the data only it used", d))
+	}
+	p.res.SnapshotsDamaged = len(all.Damaged)
 	// Every listed snapshot was written after the index files covering it,
 	// so reloading now makes all of its blobs findable.
 	if err := p.r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
-	for _, s := range all {
+	for _, s := range all.Snapshots {
 		if err := p.addTree(ctx, s.Tree, used); err != nil {
 			return nil, fmt.Errorf("prune: snapshot %s: %w; fix it (check, forget) before pruning", s.ID.Short(), err)
 		}

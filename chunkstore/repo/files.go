@@ -27,8 +27,8 @@ const (
 )
 
 // ErrCorrupt marks an object whose bytes fail authentication or do not match
-// its name.
-var ErrCorrupt = errors.New("corrupt object")
+// its name. It is core.ErrCorrupt, so errors.Is works with either.
+var ErrCorrupt = core.ErrCorrupt
 
 // PackName returns the store name of a pack.
 func PackName(id core.ID) string {
