@@ -102,11 +102,17 @@ func (c *checker) loadIndex(ctx context.Context) error {
 	}
 	files := map[core.ID]*index.File{}
 	superseded := map[core.ID]struct{}{}
+	damaged := false
 	for _, id := range ids {
 		f, err := c.r.LoadIndexFile(ctx, id)
-		if err != nil {
-			c.rep.problem("index/"+id.String(), "%v", err)
+		if err != nil && errors.Is(err, repo.ErrCorrupt) {
+			damaged = true
+			c.rep.problem("index/"+id.String(), "index file is damaged (%v); backups and restores skip it and index its packs "+
+				"from their headers; run 'cairn repo repair --apply' to rebuild the index and remove it", err)
 			continue
+		}
+		if err != nil {
+			return err
 		}
 		files[id] = f
 		for _, s := range f.Supersedes {
@@ -120,6 +126,13 @@ func (c *checker) loadIndex(ctx context.Context) error {
 		}
 		if err := c.r.Index().AddFile(f); err != nil {
 			c.rep.problem("index/"+id.String(), "%v", err)
+		}
+	}
+	if damaged {
+		// The packs the damaged file listed are among those no other file
+		// lists: without them every blob they hold would read as lost.
+		if err := c.r.IndexFromHeaders(ctx); err != nil {
+			return err
 		}
 	}
 	markers, err := c.r.LoadDeletionMarkers(ctx)

@@ -2,6 +2,7 @@ package pruner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -75,6 +76,11 @@ func Prune(ctx context.Context, r *repo.Repository, opts Options) (*Result, erro
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
+	// Lost packs can be neither repacked nor deleted: they are left out of
+	// the usage and dropped from the index when it is rewritten.
+	if _, err := r.VerifyPacks(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.mark(ctx, saver); err != nil {
 		return nil, err
 	}
@@ -122,10 +128,18 @@ func (p *pruner) referenced(ctx context.Context) (map[core.ID]struct{}, error) {
 	}
 	for _, s := range all.Snapshots {
 		if err := p.addTree(ctx, s.Tree, used); err != nil {
-			return nil, fmt.Errorf("prune: snapshot %s: %w; fix it (check, forget) before pruning", s.ID.Short(), err)
+			return nil, fmt.Errorf("prune: snapshot %s: %w; prune needs every snapshot it can read whole, retry when the store answers", s.ID.Short(), err)
 		}
 	}
 	return used, nil
+}
+
+// damaged reports whether err says repository data is lost or corrupt, as
+// opposed to the store failing to deliver it. Prune goes on past damage
+// (nothing can read what is below a lost tree, so it protects nothing),
+// never past a failure, which would make live data look unreferenced.
+func damaged(err error) bool {
+	return errors.Is(err, repo.ErrBlobMissing) || errors.Is(err, repo.ErrCorrupt)
 }
 
 func (p *pruner) addTree(ctx context.Context, parts []core.ID, used map[core.ID]struct{}) error {
@@ -138,6 +152,10 @@ func (p *pruner) addTree(ctx context.Context, parts []core.ID, used map[core.ID]
 		used[id] = struct{}{}
 	}
 	nodes, err := snapshot.LoadTree(ctx, p.r, parts)
+	if err != nil && damaged(err) {
+		p.r.Warn(fmt.Errorf("prune: a directory tree is lost (%w); what only it referenced is freed, 'cairn repo check' names the snapshots affected", err))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -157,6 +175,10 @@ func (p *pruner) addNode(ctx context.Context, n *snapshot.Node, used map[core.ID
 		used[id] = struct{}{}
 	}
 	exts, err := snapshot.Extents(ctx, p.r, n)
+	if err != nil && damaged(err) {
+		p.r.Warn(fmt.Errorf("prune: the content list of %q is lost (%w)", n.Name, err))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -178,7 +200,7 @@ type packUsage struct {
 func (p *pruner) usage(full *index.Index, used map[core.ID]struct{}) packUsage {
 	u := packUsage{blobs: full.PackBlobs()}
 	for pk, blobs := range u.blobs {
-		if p.r.Excluded(pk) {
+		if p.r.Excluded(pk) || p.r.Missing(pk) {
 			continue
 		}
 		var live, dead int64

@@ -57,7 +57,9 @@ func (r *Repository) LoadFile(ctx context.Context, kind string, id core.ID) ([]b
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	if pack.ID(sealed) != id {
-		return nil, fmt.Errorf("load %s: %w: content does not match its name; run 'cairn repo check'", name, ErrCorrupt)
+		// No advice here: each kind of file has its own fix, which the
+		// caller gives.
+		return nil, fmt.Errorf("load %s: %w: content does not match its name", name, ErrCorrupt)
 	}
 	plain, err := r.key.Open(nil, sealed)
 	if err != nil {

@@ -41,10 +41,19 @@ type Repository struct {
 	comp   *compress.Compressor
 	clock  Clock
 
-	idxMu       sync.Mutex // guards loadedIndex and excluded
+	idxMu       sync.Mutex // guards the maps below
 	idx         *index.Index
 	loadedIndex map[core.ID]struct{}
-	excluded    map[core.ID]struct{}
+	excluded    map[core.ID]struct{} // packs marked for deletion
+	// damagedIndex holds the index files skipped as damaged, and
+	// headerPacks the packs indexed from their own headers instead, which
+	// no index file in the store lists yet.
+	damagedIndex map[core.ID]error
+	headerPacks  map[core.ID][]index.Blob
+	// present is the store's packs as VerifyPacks last listed them (nil
+	// before), and missing the indexed packs the store lacks.
+	present map[core.ID]struct{}
+	missing map[core.ID]struct{}
 
 	trees  *treeCache
 	warner *warner
@@ -152,6 +161,7 @@ func newRepository(store blob.Store, master crypto.MasterKey, cfg Config, opts O
 	}
 	r := &Repository{store: store, master: master, cfg: cfg, comp: comp, clock: clock,
 		idx: index.New(), loadedIndex: map[core.ID]struct{}{}, excluded: map[core.ID]struct{}{},
+		damagedIndex: map[core.ID]error{}, headerPacks: map[core.ID][]index.Blob{}, missing: map[core.ID]struct{}{},
 		trees: newTreeCache(), warner: newWarner(opts.Warn)}
 	r.key = &r.master.Encrypt
 	return r, nil
