@@ -40,7 +40,12 @@ type Report struct {
 	Packs     int       `json:"packs"`
 	Blobs     int       `json:"blobs"`
 	BytesRead int64     `json:"bytes_read"`
-	mu        sync.Mutex
+	// Leftovers counts partial writes of dead processes, and
+	// StaleSessions their session files.
+	Leftovers     int   `json:"leftovers"`
+	LeftoverBytes int64 `json:"leftover_bytes"`
+	StaleSessions int   `json:"stale_sessions"`
+	mu            sync.Mutex
 }
 
 // OK reports whether no problem was found.
@@ -73,6 +78,9 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 	}
 	c := &checker{r: r, opts: opts, rep: &Report{Problems: []Problem{}, Notes: []string{}}}
 	if err := c.checkKeys(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.checkLeftovers(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.loadIndex(ctx); err != nil {

@@ -46,6 +46,10 @@ type Result struct {
 	// SnapshotsDamaged counts snapshot records that could not be read and
 	// so protected nothing.
 	SnapshotsDamaged int `json:"snapshots_damaged"`
+	// Partial writes and stale session files of dead processes removed.
+	LeftoversRemoved     int   `json:"leftovers_removed"`
+	LeftoverBytesRemoved int64 `json:"leftover_bytes_removed"`
+	SessionsRemoved      int   `json:"sessions_removed"`
 }
 
 type pruner struct {
@@ -88,6 +92,9 @@ func Prune(ctx context.Context, r *repo.Repository, opts Options) (*Result, erro
 		return &p.res, nil
 	}
 	if err := p.sweep(ctx); err != nil {
+		return nil, err
+	}
+	if err := p.cleanLeftovers(ctx); err != nil {
 		return nil, err
 	}
 	return &p.res, nil
