@@ -81,6 +81,11 @@ func Backup(ctx context.Context, r *repo.Repository, paths []string, opts Option
 	if opts.Block && len(paths) != 1 {
 		return nil, errors.New("backup: --block takes exactly one device or image")
 	}
+	if opts.Block {
+		if err := CheckBlockSource(paths[0]); err != nil {
+			return nil, err
+		}
+	}
 	a, err := newArchiver(ctx, r, opts)
 	if err != nil {
 		return nil, err

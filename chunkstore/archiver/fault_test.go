@@ -84,8 +84,8 @@ func assertNoSnapshots(t *testing.T, r *repo.Repository) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 0 {
-		t.Fatalf("a failed backup left %d snapshots", len(all))
+	if len(all.Snapshots)+len(all.Damaged) != 0 {
+		t.Fatalf("a failed backup left %d snapshots", len(all.Snapshots)+len(all.Damaged))
 	}
 }
 
@@ -209,8 +209,8 @@ func TestMissingPackIsNamed(t *testing.T) {
 		t.Fatalf("check did not name the missing pack: %v", rep.Problems)
 	}
 	_, err = restorer.Restore(context.Background(), r2, res.Snapshot, restorer.Options{Target: t.TempDir()})
-	if !errors.Is(err, blob.ErrNotFound) || !strings.Contains(err.Error(), victim.ID.Short()) {
-		t.Fatalf("restore with a missing pack: %v, want ErrNotFound naming pack %s", err, victim.ID.Short())
+	if !errors.Is(err, repo.ErrBlobMissing) || !strings.Contains(err.Error(), "f0003.txt") {
+		t.Fatalf("restore with a missing pack: %v, want ErrBlobMissing naming the file", err)
 	}
 }
 

@@ -23,5 +23,8 @@
 // Two optional interfaces let hot readers avoid copies, with helpers that
 // fall back to Get for stores without them: BufferGetter (GetInto, read
 // into the caller's buffer; fs, mem, s3, retry) and RangeReader (ReadRange,
-// a mapped range on fs; retry forwards it).
+// a mapped range on fs; retry forwards it). A third, LeftoverCleaner,
+// reports and removes the partial writes of processes that died mid-Put
+// (temporary files on fs, incomplete multipart uploads on s3; retry
+// forwards it), which no listing shows.
 package blob

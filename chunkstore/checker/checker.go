@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -34,11 +35,17 @@ func (p Problem) String() string { return p.Object + ": " + p.Message }
 type Report struct {
 	Problems  []Problem `json:"problems"`
 	Notes     []string  `json:"notes"`
+	Keys      int       `json:"keys"`
 	Snapshots int       `json:"snapshots"`
 	Packs     int       `json:"packs"`
 	Blobs     int       `json:"blobs"`
 	BytesRead int64     `json:"bytes_read"`
-	mu        sync.Mutex
+	// Leftovers counts partial writes of dead processes, and
+	// StaleSessions their session files.
+	Leftovers     int   `json:"leftovers"`
+	LeftoverBytes int64 `json:"leftover_bytes"`
+	StaleSessions int   `json:"stale_sessions"`
+	mu            sync.Mutex
 }
 
 // OK reports whether no problem was found.
@@ -70,6 +77,12 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 		opts.Workers = 8
 	}
 	c := &checker{r: r, opts: opts, rep: &Report{Problems: []Problem{}, Notes: []string{}}}
+	if err := c.checkKeys(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.checkLeftovers(ctx); err != nil {
+		return nil, err
+	}
 	if err := c.loadIndex(ctx); err != nil {
 		return nil, err
 	}
@@ -97,11 +110,17 @@ func (c *checker) loadIndex(ctx context.Context) error {
 	}
 	files := map[core.ID]*index.File{}
 	superseded := map[core.ID]struct{}{}
+	damaged := false
 	for _, id := range ids {
 		f, err := c.r.LoadIndexFile(ctx, id)
-		if err != nil {
-			c.rep.problem("index/"+id.String(), "%v", err)
+		if err != nil && errors.Is(err, repo.ErrCorrupt) {
+			damaged = true
+			c.rep.problem("index/"+id.String(), "index file is damaged (%v); backups and restores skip it and index its packs "+
+				"from their headers; run 'cairn repo repair --apply' to rebuild the index and remove it", err)
 			continue
+		}
+		if err != nil {
+			return err
 		}
 		files[id] = f
 		for _, s := range f.Supersedes {
@@ -115,6 +134,13 @@ func (c *checker) loadIndex(ctx context.Context) error {
 		}
 		if err := c.r.Index().AddFile(f); err != nil {
 			c.rep.problem("index/"+id.String(), "%v", err)
+		}
+	}
+	if damaged {
+		// The packs the damaged file listed are among those no other file
+		// lists: without them every blob they hold would read as lost.
+		if err := c.r.IndexFromHeaders(ctx); err != nil {
+			return err
 		}
 	}
 	markers, err := c.r.LoadDeletionMarkers(ctx)
@@ -184,6 +210,9 @@ func (c *checker) checkSnapshots(ctx context.Context) error {
 	seen := map[core.ID]bool{}
 	for _, id := range ids {
 		s, err := snapshot.Load(ctx, c.r, id)
+		if errors.Is(err, core.ErrCorrupt) {
+			err = snapshot.Damaged{ID: id, Err: err}
+		}
 		if err != nil {
 			c.rep.problem("snapshots/"+id.String(), "%v", err)
 			continue

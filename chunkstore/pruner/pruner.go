@@ -2,6 +2,7 @@ package pruner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -42,6 +43,13 @@ type Result struct {
 	BytesDeleted     int64 `json:"bytes_deleted"`
 	MarkersPending   int   `json:"markers_pending"`
 	IndexFilesMerged int   `json:"index_files_merged"`
+	// SnapshotsDamaged counts snapshot records that could not be read and
+	// so protected nothing.
+	SnapshotsDamaged int `json:"snapshots_damaged"`
+	// Partial writes and stale session files of dead processes removed.
+	LeftoversRemoved     int   `json:"leftovers_removed"`
+	LeftoverBytesRemoved int64 `json:"leftover_bytes_removed"`
+	SessionsRemoved      int   `json:"sessions_removed"`
 }
 
 type pruner struct {
@@ -72,6 +80,11 @@ func Prune(ctx context.Context, r *repo.Repository, opts Options) (*Result, erro
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
+	// Lost packs can be neither repacked nor deleted: they are left out of
+	// the usage and dropped from the index when it is rewritten.
+	if _, err := r.VerifyPacks(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.mark(ctx, saver); err != nil {
 		return nil, err
 	}
@@ -79,6 +92,9 @@ func Prune(ctx context.Context, r *repo.Repository, opts Options) (*Result, erro
 		return &p.res, nil
 	}
 	if err := p.sweep(ctx); err != nil {
+		return nil, err
+	}
+	if err := p.cleanLeftovers(ctx); err != nil {
 		return nil, err
 	}
 	return &p.res, nil
@@ -104,17 +120,33 @@ func (p *pruner) referenced(ctx context.Context) (map[core.ID]struct{}, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A damaged record cannot say what it references, and nothing can
+	// restore it any more: its data is kept only as far as other snapshots
+	// use it. The other snapshots must not pay for it by never being
+	// pruned.
+	for _, d := range all.Damaged {
+		p.r.Warn(fmt.Errorf("prune: %w; prune frees the data only it used", d))
+	}
+	p.res.SnapshotsDamaged = len(all.Damaged)
 	// Every listed snapshot was written after the index files covering it,
 	// so reloading now makes all of its blobs findable.
 	if err := p.r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
-	for _, s := range all {
+	for _, s := range all.Snapshots {
 		if err := p.addTree(ctx, s.Tree, used); err != nil {
-			return nil, fmt.Errorf("prune: snapshot %s: %w; fix it (check, forget) before pruning", s.ID.Short(), err)
+			return nil, fmt.Errorf("prune: snapshot %s: %w; prune needs every snapshot it can read whole, retry when the store answers", s.ID.Short(), err)
 		}
 	}
 	return used, nil
+}
+
+// damaged reports whether err says repository data is lost or corrupt, as
+// opposed to the store failing to deliver it. Prune goes on past damage
+// (nothing can read what is below a lost tree, so it protects nothing),
+// never past a failure, which would make live data look unreferenced.
+func damaged(err error) bool {
+	return errors.Is(err, repo.ErrBlobMissing) || errors.Is(err, repo.ErrCorrupt)
 }
 
 func (p *pruner) addTree(ctx context.Context, parts []core.ID, used map[core.ID]struct{}) error {
@@ -127,6 +159,10 @@ func (p *pruner) addTree(ctx context.Context, parts []core.ID, used map[core.ID]
 		used[id] = struct{}{}
 	}
 	nodes, err := snapshot.LoadTree(ctx, p.r, parts)
+	if err != nil && damaged(err) {
+		p.r.Warn(fmt.Errorf("prune: a directory tree is lost (%w); what only it referenced is freed, 'cairn repo check' names the snapshots affected", err))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -146,6 +182,10 @@ func (p *pruner) addNode(ctx context.Context, n *snapshot.Node, used map[core.ID
 		used[id] = struct{}{}
 	}
 	exts, err := snapshot.Extents(ctx, p.r, n)
+	if err != nil && damaged(err) {
+		p.r.Warn(fmt.Errorf("prune: the content list of %q is lost (%w)", n.Name, err))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -167,7 +207,7 @@ type packUsage struct {
 func (p *pruner) usage(full *index.Index, used map[core.ID]struct{}) packUsage {
 	u := packUsage{blobs: full.PackBlobs()}
 	for pk, blobs := range u.blobs {
-		if p.r.Excluded(pk) {
+		if p.r.Excluded(pk) || p.r.Missing(pk) {
 			continue
 		}
 		var live, dead int64

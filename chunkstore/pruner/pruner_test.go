@@ -43,7 +43,7 @@ func forget(t *testing.T, r *repo.Repository, id interface{ String() string }) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range all {
+	for _, s := range all.Snapshots {
 		if s.ID.String() == id.String() {
 			if err := r.DeleteFile(ctx, repo.KindSnapshot, s.ID); err != nil {
 				t.Fatal(err)
@@ -80,14 +80,14 @@ func restoreAll(t *testing.T, r *repo.Repository) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range all {
+	for _, s := range all.Snapshots {
 		dst := t.TempDir()
 		if _, err := restorer.Restore(ctx, r, s.Snapshot, restorer.Options{Target: dst}); err != nil {
 			t.Fatalf("restore %s: %v", s.ID.Short(), err)
 		}
 		testtree.Compare(t, s.Paths[0], filepath.Join(dst, filepath.Base(s.Paths[0])))
 	}
-	return len(all)
+	return len(all.Snapshots)
 }
 
 func TestPruneRemovesForgottenData(t *testing.T) {

@@ -98,7 +98,7 @@ func (p *pruner) rescue(full *index.Index, used map[core.ID]struct{}, doomed map
 			continue
 		}
 		for _, b := range blobs {
-			if _, ok := used[b.ID]; ok && !elsewhere(full, b.ID, doomed) {
+			if _, ok := used[b.ID]; ok && !p.elsewhere(full, b.ID, doomed) {
 				delete(doomed, pk)
 				p.res.PacksRescued++
 				break
@@ -107,9 +107,11 @@ func (p *pruner) rescue(full *index.Index, used map[core.ID]struct{}, doomed map
 	}
 }
 
-func elsewhere(full *index.Index, id core.ID, doomed map[core.ID]struct{}) bool {
+// elsewhere reports whether a blob has a copy outside the doomed packs. A
+// copy in a lost pack does not count.
+func (p *pruner) elsewhere(full *index.Index, id core.ID, doomed map[core.ID]struct{}) bool {
 	for _, loc := range full.LookupAll(id) {
-		if _, ok := doomed[loc.Pack]; !ok {
+		if _, ok := doomed[loc.Pack]; !ok && !p.r.Missing(loc.Pack) {
 			return true
 		}
 	}
@@ -124,8 +126,8 @@ func (p *pruner) rewriteIndex(ctx context.Context, full *repo.FullIndex, doomed 
 	seen := map[core.ID]struct{}{}
 	var err error
 	full.Index.EachPack(func(pk core.ID, blobs []index.Blob) bool {
-		if _, gone := doomed[pk]; gone {
-			return true
+		if _, gone := doomed[pk]; gone || p.r.Missing(pk) {
+			return true // deleted now, or lost before
 		}
 		if _, dup := seen[pk]; dup {
 			return true

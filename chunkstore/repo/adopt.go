@@ -26,15 +26,18 @@ func (r *Repository) KnownPacks() map[core.ID]struct{} {
 // AdoptUnindexed finds packs that no index file lists, typically uploaded by
 // a backup that was killed before it wrote its index, reads their headers
 // and indexes them, so their blobs are reused instead of uploaded again.
-// Packs marked for deletion are left alone. Unreadable packs are skipped:
-// check reports them and prune removes them.
+// Packs indexed from their headers after a damaged index file are written
+// to an index file too. Packs marked for deletion are left alone.
+// Unreadable packs are skipped: check reports them and prune removes them.
+// It verifies the index against the store first (VerifyPacks), which
+// every writer needs once per session anyway.
 func (r *Repository) AdoptUnindexed(ctx context.Context) (int, error) {
-	packs, err := r.ListPacks(ctx)
+	packs, err := r.VerifyPacks(ctx)
 	if err != nil {
 		return 0, err
 	}
 	known := r.KnownPacks()
-	var f index.File
+	f := index.File{Packs: r.headerPackEntries()}
 	for _, p := range packs {
 		if _, ok := known[p.ID]; ok || r.Excluded(p.ID) {
 			continue
@@ -54,7 +57,26 @@ func (r *Repository) AdoptUnindexed(ctx context.Context) (int, error) {
 	if _, err := r.SaveIndexFile(ctx, &f); err != nil {
 		return 0, fmt.Errorf("index adopted packs: %w", err)
 	}
+	r.idxMu.Lock()
+	for _, p := range f.Packs {
+		delete(r.headerPacks, p.ID) // an index file in the store lists it now
+	}
+	r.idxMu.Unlock()
 	return len(f.Packs), nil
+}
+
+// headerPackEntries returns the packs indexed from their headers that are
+// not marked for deletion.
+func (r *Repository) headerPackEntries() []index.PackEntry {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	var out []index.PackEntry
+	for p, blobs := range r.headerPacks {
+		if _, ok := r.excluded[p]; !ok {
+			out = append(out, index.PackEntry{ID: p, Blobs: blobs})
+		}
+	}
+	return out
 }
 
 // ReadPackHeader fetches and parses the header of a stored pack.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/chunker"
 	"github.com/cairnbackup/cairn/chunkstore/compress"
 	"github.com/cairnbackup/cairn/chunkstore/core"
@@ -23,7 +24,7 @@ var ErrBlobMissing = errors.New("blob not in index")
 func (r *Repository) LoadBlob(ctx context.Context, t core.BlobType, id core.ID, dst []byte) ([]byte, error) {
 	locs := r.idx.LookupAll(id)
 	if len(locs) == 0 {
-		return nil, fmt.Errorf("load %s blob %s: %w; run 'cairn repo check'", t, id.Short(), ErrBlobMissing)
+		return nil, fmt.Errorf("load %s blob %s: %w; 'cairn repo check' names what is affected and 'cairn repo repair' rewrites it", t, id.Short(), ErrBlobMissing)
 	}
 	// Copies in packs marked for deletion go last: they may vanish.
 	slices.SortStableFunc(locs, func(a, b index.Location) int {
@@ -56,6 +57,9 @@ func (r *Repository) loadAt(ctx context.Context, id core.ID, loc index.Location,
 		}
 	}
 	sealed, err := r.store.Get(ctx, PackName(loc.Pack), int64(loc.Offset), int64(loc.Length))
+	if errors.Is(err, blob.ErrNotFound) {
+		r.MarkMissing(loc.Pack)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load blob %s from pack %s: %w", id.Short(), loc.Pack.Short(), err)
 	}

@@ -27,8 +27,8 @@ const (
 )
 
 // ErrCorrupt marks an object whose bytes fail authentication or do not match
-// its name.
-var ErrCorrupt = errors.New("corrupt object")
+// its name. It is core.ErrCorrupt, so errors.Is works with either.
+var ErrCorrupt = core.ErrCorrupt
 
 // PackName returns the store name of a pack.
 func PackName(id core.ID) string {
@@ -57,7 +57,9 @@ func (r *Repository) LoadFile(ctx context.Context, kind string, id core.ID) ([]b
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	if pack.ID(sealed) != id {
-		return nil, fmt.Errorf("load %s: %w: content does not match its name; run 'cairn repo check'", name, ErrCorrupt)
+		// No advice here: each kind of file has its own fix, which the
+		// caller gives.
+		return nil, fmt.Errorf("load %s: %w: content does not match its name", name, ErrCorrupt)
 	}
 	plain, err := r.key.Open(nil, sealed)
 	if err != nil {

@@ -2,11 +2,14 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/index"
 )
@@ -19,6 +22,12 @@ const loadConcurrency = 8
 // Files superseded by another file (written by prune) are skipped, so a prune
 // that stopped half-way never resurrects deleted packs. It can be called
 // again to pick up what concurrent writers added since.
+//
+// A damaged index file costs only what it held: it is skipped with a
+// warning, and the packs no readable index file lists are indexed from
+// their own headers, in memory (writers also write index files for them,
+// see AdoptUnindexed). Once VerifyPacks has run, packs named by newly
+// loaded files are checked against the store too.
 func (r *Repository) LoadIndex(ctx context.Context) error {
 	ids, err := r.ListFiles(ctx, KindIndex)
 	if err != nil {
@@ -28,24 +37,55 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	added, err := r.addIndexFiles(files)
+	if err != nil {
+		return err
+	}
+	if err := r.loadExclusions(ctx); err != nil {
+		return err
+	}
+	if err := r.checkNewPacks(ctx, added); err != nil {
+		return err
+	}
+	if r.indexDamaged() {
+		return r.IndexFromHeaders(ctx)
+	}
+	return nil
+}
+
+// addIndexFiles adds the files no other file supersedes to the index and
+// returns the packs they name, with the number of blobs of each.
+func (r *Repository) addIndexFiles(files []loadedFile) (map[core.ID]int, error) {
 	superseded := map[core.ID]struct{}{}
 	for _, f := range files {
-		for _, s := range f.file.Supersedes {
-			superseded[s] = struct{}{}
+		if f.file != nil {
+			for _, s := range f.file.Supersedes {
+				superseded[s] = struct{}{}
+			}
 		}
 	}
 	r.idxMu.Lock()
 	defer r.idxMu.Unlock()
+	packs := map[core.ID]int{}
 	for _, f := range files {
+		if f.err != nil {
+			r.damagedIndex[f.id] = f.err
+			r.Warn(fmt.Errorf("index file %s is damaged and skipped (%w); the packs it listed are indexed from their own headers "+
+				"meanwhile; run 'cairn repo repair --apply' to rebuild the index", fileName(KindIndex, f.id), f.err))
+			continue
+		}
 		if _, ok := superseded[f.id]; ok {
 			continue
 		}
 		if err := r.idx.AddFile(f.file); err != nil {
-			return fmt.Errorf("load index %s: %w", f.id.Short(), err)
+			return nil, fmt.Errorf("load index %s: %w", f.id.Short(), err)
 		}
 		r.loadedIndex[f.id] = struct{}{}
+		for _, p := range f.file.Packs {
+			packs[p.ID] += len(p.Blobs)
+		}
 	}
-	return r.loadExclusionsLocked(ctx)
+	return packs, nil
 }
 
 func (r *Repository) newIndexIDs(ids []core.ID) []core.ID {
@@ -53,7 +93,9 @@ func (r *Repository) newIndexIDs(ids []core.ID) []core.ID {
 	defer r.idxMu.Unlock()
 	var out []core.ID
 	for _, id := range ids {
-		if _, ok := r.loadedIndex[id]; !ok {
+		_, loaded := r.loadedIndex[id]
+		_, damaged := r.damagedIndex[id]
+		if !loaded && !damaged {
 			out = append(out, id)
 		}
 	}
@@ -63,8 +105,11 @@ func (r *Repository) newIndexIDs(ids []core.ID) []core.ID {
 type loadedFile struct {
 	id   core.ID
 	file *index.File
+	err  error // set, with file nil, when the file is damaged
 }
 
+// loadIndexFiles fetches index files in parallel. Damage is recorded per
+// file; only a store that cannot deliver fails the load.
 func (r *Repository) loadIndexFiles(ctx context.Context, ids []core.ID) ([]loadedFile, error) {
 	out := make([]loadedFile, len(ids))
 	g, ctx := errgroup.WithContext(ctx)
@@ -72,8 +117,16 @@ func (r *Repository) loadIndexFiles(ctx context.Context, ids []core.ID) ([]loade
 	for i, id := range ids {
 		g.Go(func() error {
 			f, err := r.LoadIndexFile(ctx, id)
-			out[i] = loadedFile{id: id, file: f}
-			return err
+			if errors.Is(err, blob.ErrNotFound) {
+				// Superseded and removed by a prune since the listing; the
+				// file that superseded it is in the listing too.
+				f, err = &index.File{}, nil
+			}
+			if err != nil && !isDamage(err) {
+				return err
+			}
+			out[i] = loadedFile{id: id, file: f, err: err}
+			return nil
 		})
 	}
 	return out, g.Wait()
@@ -83,13 +136,26 @@ func (r *Repository) loadIndexFiles(ctx context.Context, ids []core.ID) ([]loade
 func (r *Repository) LoadIndexFile(ctx context.Context, id core.ID) (*index.File, error) {
 	b, err := r.LoadFile(ctx, KindIndex, id)
 	if err != nil {
-		return nil, fmt.Errorf("%w; run 'cairn repo check' to see what else is affected", err)
+		return nil, err
 	}
 	f, err := index.DecodeFile(b)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w: %w", id.Short(), ErrCorrupt, err)
 	}
 	return f, nil
+}
+
+// DamagedIndexFiles returns the index files LoadIndex skipped as damaged.
+func (r *Repository) DamagedIndexFiles() map[core.ID]error {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	return maps.Clone(r.damagedIndex)
+}
+
+func (r *Repository) indexDamaged() bool {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	return len(r.damagedIndex) > 0
 }
 
 // SaveIndexFile encodes, seals and stores an index file.
@@ -119,13 +185,15 @@ func (r *Repository) LoadedIndexFiles() []core.ID {
 	return ids
 }
 
-// loadExclusionsLocked records packs that a prune has marked for deletion,
-// so new snapshots never come to depend on them. Readers still use them.
-func (r *Repository) loadExclusionsLocked(ctx context.Context) error {
+// loadExclusions records packs that a prune has marked for deletion, so
+// new snapshots never come to depend on them. Readers still use them.
+func (r *Repository) loadExclusions(ctx context.Context) error {
 	markers, err := r.LoadDeletionMarkers(ctx)
 	if err != nil {
 		return err
 	}
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
 	excluded := map[core.ID]struct{}{}
 	for _, m := range markers {
 		for _, p := range m.Marker.Packs {
@@ -191,7 +259,8 @@ type FullIndex struct {
 }
 
 // LoadFullIndex reads all index files that are not superseded into a new
-// index without exclusions.
+// index without exclusions. Damaged files are left out (LoadIndex warned
+// about them); the packs indexed from their headers instead are put in.
 func (r *Repository) LoadFullIndex(ctx context.Context) (*FullIndex, error) {
 	ids, err := r.ListFiles(ctx, KindIndex)
 	if err != nil {
@@ -203,19 +272,28 @@ func (r *Repository) LoadFullIndex(ctx context.Context) (*FullIndex, error) {
 	}
 	superseded := map[core.ID]struct{}{}
 	for _, f := range files {
-		for _, s := range f.file.Supersedes {
-			superseded[s] = struct{}{}
+		if f.file != nil {
+			for _, s := range f.file.Supersedes {
+				superseded[s] = struct{}{}
+			}
 		}
 	}
 	full := &FullIndex{Index: index.New()}
 	for _, f := range files {
-		if _, ok := superseded[f.id]; ok {
+		if _, ok := superseded[f.id]; ok || f.err != nil {
 			continue
 		}
 		if err := full.Index.AddFile(f.file); err != nil {
 			return nil, fmt.Errorf("load index %s: %w", f.id.Short(), err)
 		}
 		full.Files = append(full.Files, f.id)
+	}
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	for p, blobs := range r.headerPacks {
+		if err := full.Index.AddPack(p, blobs); err != nil {
+			return nil, fmt.Errorf("index pack %s from its header: %w", p.Short(), err)
+		}
 	}
 	return full, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob"
@@ -27,10 +28,50 @@ type KeyInfo struct {
 	Created  time.Time `json:"created"`
 	Hostname string    `json:"hostname"`
 	Username string    `json:"username"`
+	// Damage says why a key file cannot be used (it is corrupt); such a
+	// key opens no password and is best removed and added again.
+	Damage string `json:"damage,omitempty"`
 }
 
-// unlock finds the key file that password opens.
-func unlock(ctx context.Context, store blob.Store, password []byte) (crypto.MasterKey, core.ID, error) {
+// UnlockError is a password that opened no key file. Damaged key files
+// are counted apart: the password may belong to one of them, and then
+// another password (another key file) still opens the repository.
+type UnlockError struct {
+	Location string
+	Tried    int
+	// Damaged names the key files that could not be read or parsed.
+	Damaged []DamagedKey
+}
+
+// DamagedKey is a key file that cannot be used, and why.
+type DamagedKey struct {
+	ID  core.ID
+	Err error
+}
+
+func (e *UnlockError) Error() string {
+	msg := fmt.Sprintf("open %s (%d keys tried): %v", e.Location, e.Tried, crypto.ErrWrongPassword)
+	if len(e.Damaged) > 0 {
+		msg += fmt.Sprintf("; %d key files are damaged (%s), so this password may belong to one of them: "+
+			"open the repository with another password and run 'cairn repo check'", len(e.Damaged), damagedNames(e.Damaged))
+	}
+	return msg
+}
+
+func (e *UnlockError) Unwrap() error { return crypto.ErrWrongPassword }
+
+func damagedNames(keys []DamagedKey) string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = fileName(KindKey, k.ID)
+	}
+	return strings.Join(names, ", ")
+}
+
+// unlock finds the key file that password opens. A damaged key file costs
+// only its own password: it is skipped (and reported through warn) rather
+// than ending the search, so the other keys still open the repository.
+func unlock(ctx context.Context, store blob.Store, password []byte, warn func(error)) (crypto.MasterKey, core.ID, error) {
 	ids, err := listKeyIDs(ctx, store)
 	if err != nil {
 		return crypto.MasterKey{}, core.ID{}, err
@@ -47,21 +88,52 @@ func unlock(ctx context.Context, store blob.Store, password []byte) (crypto.Mast
 	// keeps rather than by that buffer, and lets later allocations reuse its
 	// pages instead of growing the process.
 	defer runtime.GC()
-	for _, id := range ids {
-		kf, err := loadKeyFile(ctx, store, id)
-		if err != nil {
-			return crypto.MasterKey{}, core.ID{}, err
-		}
-		master, err := kf.Unwrap(password)
+	uerr := &UnlockError{Location: store.Location(), Tried: len(ids)}
+	for i, id := range ids {
+		master, err := tryKey(ctx, store, id, password)
 		if err == nil {
+			// The keys not tried are parsed too (no password hashing), so
+			// a damaged one is reported whichever order the store lists.
+			for _, rest := range ids[i+1:] {
+				if _, err := loadKeyFile(ctx, store, rest); err != nil && isDamage(err) {
+					uerr.Damaged = append(uerr.Damaged, DamagedKey{ID: rest, Err: err})
+				}
+			}
+			for _, d := range uerr.Damaged {
+				warn(fmt.Errorf("key file %s is damaged: %w; remove it with 'cairn repo key remove %s' and add its password again", fileName(KindKey, d.ID), d.Err, d.ID.Short()))
+			}
 			return master, id, nil
 		}
-		if !errors.Is(err, crypto.ErrWrongPassword) {
+		switch {
+		case errors.Is(err, crypto.ErrWrongPassword):
+		case errors.Is(err, blob.ErrNotFound):
+			uerr.Tried-- // removed since the listing
+		case isDamage(err):
+			uerr.Damaged = append(uerr.Damaged, DamagedKey{ID: id, Err: err})
+		default:
 			return crypto.MasterKey{}, core.ID{}, fmt.Errorf("open %s: key %s: %w", store.Location(), id.Short(), err)
 		}
 	}
-	return crypto.MasterKey{}, core.ID{}, fmt.Errorf("open %s (%d keys tried): %w",
-		store.Location(), len(ids), crypto.ErrWrongPassword)
+	return crypto.MasterKey{}, core.ID{}, uerr
+}
+
+// tryKey loads one key file and unwraps it with password.
+func tryKey(ctx context.Context, store blob.Store, id core.ID, password []byte) (crypto.MasterKey, error) {
+	kf, err := loadKeyFile(ctx, store, id)
+	if err != nil {
+		return crypto.MasterKey{}, err
+	}
+	master, err := kf.Unwrap(password)
+	if err != nil && !errors.Is(err, crypto.ErrWrongPassword) {
+		return crypto.MasterKey{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return master, err
+}
+
+// isDamage reports whether err says an object's bytes are bad, as opposed
+// to the store failing to deliver them.
+func isDamage(err error) bool {
+	return errors.Is(err, ErrCorrupt)
 }
 
 func listKeyIDs(ctx context.Context, store blob.Store) ([]core.ID, error) {
@@ -89,7 +161,7 @@ func loadKeyFile(ctx context.Context, store blob.Store, id core.ID) (*crypto.Key
 	}
 	kf, err := crypto.ParseKeyFile(b)
 	if err != nil {
-		return nil, fmt.Errorf("read key %s: %w", name, err)
+		return nil, fmt.Errorf("read key %s: %w: %w", name, ErrCorrupt, err)
 	}
 	return kf, nil
 }
@@ -132,7 +204,13 @@ func (r *Repository) Keys(ctx context.Context) ([]KeyInfo, error) {
 	infos := make([]KeyInfo, 0, len(ids))
 	for _, id := range ids {
 		kf, err := loadKeyFile(ctx, r.store, id)
-		if err != nil {
+		switch {
+		case errors.Is(err, blob.ErrNotFound):
+			continue // removed since the listing
+		case err != nil && isDamage(err):
+			infos = append(infos, KeyInfo{ID: id, Damage: err.Error()})
+			continue
+		case err != nil:
 			return nil, err
 		}
 		infos = append(infos, KeyInfo{ID: id, Current: id == r.keyID, Created: kf.Created,

@@ -25,6 +25,12 @@ var ErrNoRepository = errors.New("no repository at this location")
 // ErrExists means Init found a repository already there.
 var ErrExists = errors.New("a repository already exists at this location")
 
+// ErrNotEmpty means Init found objects at a location without a config: the
+// remains of a repository whose config was lost, or unrelated data. Writing
+// a new config there would make the old keys and data unreadable, or mix a
+// repository into someone else's files.
+var ErrNotEmpty = errors.New("the location is not empty")
+
 // Repository is an open repository. It is safe for concurrent use.
 type Repository struct {
 	store  blob.Store
@@ -35,12 +41,22 @@ type Repository struct {
 	comp   *compress.Compressor
 	clock  Clock
 
-	idxMu       sync.Mutex // guards loadedIndex and excluded
+	idxMu       sync.Mutex // guards the maps below
 	idx         *index.Index
 	loadedIndex map[core.ID]struct{}
-	excluded    map[core.ID]struct{}
+	excluded    map[core.ID]struct{} // packs marked for deletion
+	// damagedIndex holds the index files skipped as damaged, and
+	// headerPacks the packs indexed from their own headers instead, which
+	// no index file in the store lists yet.
+	damagedIndex map[core.ID]error
+	headerPacks  map[core.ID][]index.Blob
+	// present is the store's packs as VerifyPacks last listed them (nil
+	// before), and missing the indexed packs the store lacks.
+	present map[core.ID]struct{}
+	missing map[core.ID]struct{}
 
-	trees *treeCache
+	trees  *treeCache
+	warner *warner
 }
 
 // Options tune Init and Open.
@@ -55,6 +71,11 @@ type Options struct {
 	Clock Clock
 	// Host and User are recorded in new key files.
 	Host, User string
+	// Warn receives damage the repository works around rather than fails
+	// on: a corrupt key file skipped, an index file skipped and its packs
+	// re-read, a pack the index lists but the store lacks. Each distinct
+	// message is reported once. nil drops them.
+	Warn func(error)
 }
 
 func (o Options) kdf() crypto.KDFParams {
@@ -66,10 +87,8 @@ func (o Options) kdf() crypto.KDFParams {
 
 // Init creates a repository in an empty location and returns it open.
 func Init(ctx context.Context, store blob.Store, password []byte, opts Options) (*Repository, error) {
-	if _, err := store.Stat(ctx, configName); err == nil {
-		return nil, fmt.Errorf("init %s: %w", store.Location(), ErrExists)
-	} else if !errors.Is(err, blob.ErrNotFound) {
-		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
+	if err := checkEmpty(ctx, store); err != nil {
+		return nil, err
 	}
 	level := DefaultCompression
 	if opts.Compression != nil {
@@ -105,7 +124,8 @@ func Open(ctx context.Context, store blob.Store, password []byte, opts Options) 
 	if err != nil {
 		return nil, fmt.Errorf("open %s: read config: %w", store.Location(), err)
 	}
-	master, keyID, err := unlock(ctx, store, password)
+	w := newWarner(opts.Warn)
+	master, keyID, err := unlock(ctx, store, password, w.warn)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +142,7 @@ func Open(ctx context.Context, store blob.Store, password []byte, opts Options) 
 		return nil, err
 	}
 	r.keyID = keyID
+	r.warner = w
 	return r, nil
 }
 
@@ -140,7 +161,8 @@ func newRepository(store blob.Store, master crypto.MasterKey, cfg Config, opts O
 	}
 	r := &Repository{store: store, master: master, cfg: cfg, comp: comp, clock: clock,
 		idx: index.New(), loadedIndex: map[core.ID]struct{}{}, excluded: map[core.ID]struct{}{},
-		trees: newTreeCache()}
+		damagedIndex: map[core.ID]error{}, headerPacks: map[core.ID][]index.Blob{}, missing: map[core.ID]struct{}{},
+		trees: newTreeCache(), warner: newWarner(opts.Warn)}
 	r.key = &r.master.Encrypt
 	return r, nil
 }

@@ -80,7 +80,7 @@ func TestKeyManagement(t *testing.T) {
 	}
 }
 
-func TestTruncatedIndexNamesTheFile(t *testing.T) {
+func TestTruncatedIndexIsSkippedAndReindexed(t *testing.T) {
 	store := mem.New()
 	r := repotest.Init(t, store)
 	s, err := r.NewSaver(ctx, repo.SaverOptions{})
@@ -101,9 +101,28 @@ func TestTruncatedIndexNamesTheFile(t *testing.T) {
 	if err := store.Put(ctx, name, b[:len(b)/2]); err != nil {
 		t.Fatal(err)
 	}
-	err = repotest.Open(t, store).LoadIndex(ctx)
-	if !errors.Is(err, repo.ErrCorrupt) || !strings.Contains(err.Error(), ids[0].String()) || !strings.Contains(err.Error(), "check") {
-		t.Fatalf("truncated index: %v, want ErrCorrupt naming the file and suggesting check", err)
+	// D7: the damaged file is skipped with one warning that names it and
+	// the fix, and its pack is indexed from its header, so the blob still
+	// loads.
+	var warnings []error
+	opts := repotest.Options()
+	opts.Warn = func(err error) { warnings = append(warnings, err) }
+	r2, err := repo.Open(ctx, store, repotest.Password, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.LoadIndex(ctx); err != nil {
+		t.Fatalf("load index with a truncated file: %v", err)
+	}
+	if len(warnings) != 1 || !errors.Is(warnings[0], repo.ErrCorrupt) || !strings.Contains(warnings[0].Error(), name) ||
+		!strings.Contains(warnings[0].Error(), "cairn repo repair --apply") {
+		t.Fatalf("warnings %v: want one naming %s and the repair", warnings, name)
+	}
+	if got, err := r2.LoadBlob(ctx, core.DataBlob, r.NewHasher().Sum(plain), nil); err != nil || string(got) != string(plain) {
+		t.Fatalf("blob of the damaged file's pack: %q, %v", got, err)
+	}
+	if err := r2.LoadIndex(ctx); err != nil || len(warnings) != 1 {
+		t.Fatalf("reload: %v; the damaged file was reported %d times", err, len(warnings))
 	}
 }
 

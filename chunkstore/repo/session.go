@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,31 +127,69 @@ type LiveSession struct {
 	Info SessionInfo
 	// Stale is true when the heartbeat is older than StaleAfter.
 	Stale bool
+	// Modified is when the store last wrote the file.
+	Modified time.Time
+	// Err says why the file could not be read; Info is then empty.
+	Err error
 }
 
-// Sessions lists the session files. Unreadable ones count as live: prune
-// must err on the side of keeping data.
+// Sessions lists the session files. An unreadable one counts as live until
+// the store's own time says it has not been rewritten for StaleAfter:
+// prune must err on the side of keeping data, but a damaged session file
+// must not hold back every prune for ever.
 func (r *Repository) Sessions(ctx context.Context) ([]LiveSession, error) {
-	ids, err := r.ListFiles(ctx, KindSession)
+	var found []LiveSession
+	err := r.store.List(ctx, KindSession+"/", func(info blob.Info) error {
+		if id, err := core.ParseID(strings.TrimPrefix(info.Name, KindSession+"/")); err == nil {
+			found = append(found, LiveSession{ID: id, Modified: info.ModTime})
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	now := r.clock.Now()
-	out := make([]LiveSession, 0, len(ids))
-	for _, id := range ids {
-		ls := LiveSession{ID: id}
-		b, err := r.store.Get(ctx, fileName(KindSession, id), 0, -1)
+	out := found[:0]
+	for _, ls := range found {
+		b, err := r.store.Get(ctx, fileName(KindSession, ls.ID), 0, -1)
 		if errors.Is(err, blob.ErrNotFound) {
 			continue // ended between List and Get
 		}
 		if err == nil {
-			if plain, oerr := r.key.Open(nil, b); oerr == nil {
-				if jerr := json.Unmarshal(plain, &ls.Info); jerr == nil {
-					ls.Stale = now.Sub(time.Unix(0, ls.Info.Heartbeat)) > StaleAfter
-				}
-			}
+			err = decodeSession(r, b, &ls.Info)
+		}
+		if err != nil {
+			ls.Err = err
+			ls.Stale = now.Sub(ls.Modified) > StaleAfter
+		} else {
+			ls.Stale = now.Sub(time.Unix(0, ls.Info.Heartbeat)) > StaleAfter
 		}
 		out = append(out, ls)
 	}
 	return out, nil
+}
+
+func decodeSession(r *Repository, sealed []byte, info *SessionInfo) error {
+	plain, err := r.key.Open(nil, sealed)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if err := json.Unmarshal(plain, info); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return nil
+}
+
+// LastSeen is the session's heartbeat, or the file's modification time
+// when it could not be read.
+func (ls LiveSession) LastSeen() time.Time {
+	if ls.Err != nil {
+		return ls.Modified
+	}
+	return time.Unix(0, ls.Info.Heartbeat)
+}
+
+// RemoveSession deletes a session file, as prune does for stale ones.
+func (r *Repository) RemoveSession(ctx context.Context, id core.ID) error {
+	return r.DeleteFile(ctx, KindSession, id)
 }

@@ -3,11 +3,13 @@ package repo
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/chunker"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/index"
@@ -104,6 +106,9 @@ func (r *Repository) loadTreeBlob(ctx context.Context, id core.ID, loc index.Loc
 	data, err := r.trees.get(loc.Pack, func() ([]byte, error) {
 		return r.store.Get(ctx, PackName(loc.Pack), 0, -1)
 	})
+	if errors.Is(err, blob.ErrNotFound) {
+		r.MarkMissing(loc.Pack)
+	}
 	if err != nil {
 		return nil, true, err
 	}

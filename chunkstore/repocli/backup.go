@@ -104,10 +104,14 @@ func (f *backupFlags) options(cmd *cobra.Command) (archiver.Options, error) {
 	if err != nil {
 		return archiver.Options{}, err
 	}
-	for _, t := range f.tags {
-		if t == "" || t[0] == '=' {
-			return archiver.Options{}, fmt.Errorf("tag %q: want key=value", t)
-		}
+	if err := checkTags(cmd, "tag", f.tags); err != nil {
+		return archiver.Options{}, err
+	}
+	if err := checkCount(cmd, "workers", f.workers); err != nil {
+		return archiver.Options{}, err
+	}
+	if err := checkCount(cmd, "uploads", f.uploads); err != nil {
+		return archiver.Options{}, err
 	}
 	opts := archiver.Options{Workers: f.workers, Uploads: f.uploads, Compression: comp,
 		Block: f.block, Tags: f.tags, Hostname: f.host, Program: "cairn repo backup"}
@@ -134,6 +138,11 @@ func sourcePaths(args []string, block bool) ([]string, error) {
 		}
 		if _, err := os.Lstat(abs); err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
+		}
+		if block {
+			if err := archiver.CheckBlockSource(abs); err != nil {
+				return nil, err
+			}
 		}
 		out[i] = abs
 	}

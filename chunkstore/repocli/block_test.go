@@ -38,5 +38,7 @@ func TestBlockBackupAndParent(t *testing.T) {
 		t.Fatalf("restored image differs (err %v, %d bytes)", err, len(got))
 	}
 	h.fails(1, "want key=value", "backup", "--tag", "=v", img)
+	// D1: a directory given to --block by mistake is refused up front.
+	h.fails(1, "it is a directory; --block takes one block device or image file", "backup", "--block", h.dir)
 	h.fails(1, "if any flags in the group [parent force] are set none of the others can be", "backup", "--parent", "latest", "--force", img)
 }

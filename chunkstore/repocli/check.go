@@ -60,7 +60,7 @@ func (g *globals) check(ctx context.Context, cmd *cobra.Command, r *repo.Reposit
 		printReport(w, r.Location(), rep)
 	}
 	if !rep.OK() {
-		return fmt.Errorf("check found %d problems in %s (listed above)", len(rep.Problems), r.Location())
+		return fmt.Errorf("check found %s in %s (listed above)", plural(len(rep.Problems), "problem", "problems"), r.Location())
 	}
 	return nil
 }
@@ -85,6 +85,6 @@ func printReport(w io.Writer, loc string, rep *checker.Report) {
 	if rep.OK() {
 		fmt.Fprintf(w, "no problems found in %s: %s\n", loc, summary)
 	} else {
-		fmt.Fprintf(w, "%d problems found in %s: %s\n", len(rep.Problems), loc, summary)
+		fmt.Fprintf(w, "%s found in %s: %s\n", plural(len(rep.Problems), "problem", "problems"), loc, summary)
 	}
 }

@@ -38,13 +38,15 @@ func (g *globals) forget(ctx context.Context, cmd *cobra.Command, r *repo.Reposi
 	var ids []core.ID
 	seen := map[core.ID]bool{}
 	for _, ref := range refs {
-		s, err := snapshot.Find(ctx, r, ref)
+		// Resolve, not Find: a damaged record, which cannot be read, must
+		// still be removable by its ID.
+		id, err := snapshot.Resolve(ctx, r, ref)
 		if err != nil {
 			return err
 		}
-		if !seen[s.ID] {
-			seen[s.ID] = true
-			ids = append(ids, s.ID)
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
 		}
 	}
 	removed := []string{}

@@ -29,7 +29,7 @@ terminal.`,
 func newKeyListCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List key files; * marks the one the password opened",
+		Short: "List key files; * marks the one the password opened, ! a damaged one",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
@@ -46,6 +46,10 @@ func newKeyListCmd(g *globals) *cobra.Command {
 					mark := " "
 					if k.Current {
 						mark = "*"
+					}
+					if k.Damage != "" {
+						fmt.Fprintf(tw, "!\t%s\tDAMAGED: opens no password; remove it and add its password again\t\t\n", k.ID.Short())
+						continue
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mark, k.ID.Short(),
 						k.Created.Local().Format("2006-01-02 15:04:05"), k.Hostname, k.Username)

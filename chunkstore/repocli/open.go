@@ -3,6 +3,7 @@ package repocli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,9 @@ func (g *globals) openRepo(cmd *cobra.Command) (*repo.Repository, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := repo.Open(ctx, store, pw, g.repoOptions())
+	opts := g.repoOptions()
+	opts.Warn = func(err error) { warnf(cmd, "%s", err) }
+	r, err := repo.Open(ctx, store, pw, opts)
 	if err != nil {
 		_ = store.Close()
 		if errors.Is(err, crypto.ErrWrongPassword) {
@@ -67,6 +70,11 @@ func (g *globals) openRepo(cmd *cobra.Command) (*repo.Repository, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// warnf prints one warning line on stderr, the form every command uses.
+func warnf(cmd *cobra.Command, format string, args ...any) {
+	fmt.Fprintf(cmd.ErrOrStderr(), "cairn: warning: "+format+"\n", args...)
 }
 
 // wrongPasswordError says the one thing a wrong password needs. The
@@ -78,8 +86,15 @@ type wrongPasswordError struct {
 }
 
 func (e *wrongPasswordError) Error() string {
-	return "open " + e.location + ": wrong password: it opens none of the repository's keys; check " +
+	msg := "open " + e.location + ": wrong password: it opens none of the repository's keys; check " +
 		envPassword + " or --password-file"
+	var ue *repo.UnlockError
+	if errors.As(e.err, &ue) && len(ue.Damaged) > 0 {
+		msg += fmt.Sprintf(". %s damaged and opened by no password; if this password is right, its key may be one of them: "+
+			"open the repository with another password, run 'cairn repo check' and add this password again with 'cairn repo key add'",
+			plural(len(ue.Damaged), "key file is", "key files are"))
+	}
+	return msg
 }
 
 func (e *wrongPasswordError) Unwrap() error { return e.err }

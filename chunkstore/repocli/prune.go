@@ -19,9 +19,16 @@ func newPruneCmd(g *globals) *cobra.Command {
 		Long: `Remove data that no snapshot references. It is safe while backups and
 restores run: packs are first marked, and deleted by a later prune once no
 writer that could still use them is alive. Packs mostly unreferenced are
-repacked.`,
+repacked. Partial writes (temporary files, incomplete S3 uploads) and stale
+sessions of processes that died are removed once older than --grace.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkGrace(cmd, "grace", opts.Grace); err != nil {
+				return err
+			}
+			if err := checkRatio(cmd, "repack-ratio", opts.RepackRatio); err != nil {
+				return err
+			}
 			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
 				return g.prune(ctx, cmd, r, opts)
 			})
@@ -47,6 +54,11 @@ func (g *globals) prune(ctx context.Context, cmd *cobra.Command, r *repo.Reposit
 	fmt.Fprintf(w, "prune: %d packs deleted (%s), %d repacked, %d marked for deletion, %d rescued, %d index files merged, %d markers pending; %s\n",
 		res.PacksDeleted, formatBytes(res.BytesDeleted), res.PacksRepacked, res.PacksMarked, res.PacksRescued,
 		res.IndexFilesMerged, res.MarkersPending, formatDuration(time.Since(start)))
+	if res.LeftoversRemoved > 0 || res.SessionsRemoved > 0 {
+		fmt.Fprintf(w, "prune: removed %s (%s) and %s of processes that died\n",
+			plural(res.LeftoversRemoved, "partial write", "partial writes"), formatBytes(res.LeftoverBytesRemoved),
+			plural(res.SessionsRemoved, "stale session", "stale sessions"))
+	}
 	if res.MarkersPending > 0 {
 		fmt.Fprintln(w, "marked packs are deleted by a later prune, once no backup that started before the mark is still running")
 	}

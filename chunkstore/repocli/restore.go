@@ -33,6 +33,9 @@ are listed on stderr, and the exit code is 3.`,
 		Example: "  cairn repo restore latest --target /tmp/restore --include /data/db",
 		Args:    exactArgs(1, "exactly one SNAPSHOT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkCount(cmd, "workers", f.workers); err != nil {
+				return err
+			}
 			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
 				return g.restore(ctx, cmd, r, args[0], f)
 			})

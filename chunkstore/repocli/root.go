@@ -48,6 +48,7 @@ read (backup) or fully restored (restore); they are listed on stderr.`,
 	}
 	group(cmd)
 	g.addFlags(cmd.PersistentFlags())
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return g.checkGlobals(c) }
 	cmd.AddCommand(
 		newInitCmd(g), newBackupCmd(g), newSnapshotsCmd(g), newLsCmd(g),
 		newRestoreCmd(g), newForgetCmd(g), newPruneCmd(g), newCheckCmd(g),

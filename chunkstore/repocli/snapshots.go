@@ -21,6 +21,9 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 		Short: "List snapshots, oldest first",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkTags(cmd, "tag", tags); err != nil {
+				return err
+			}
 			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {
 				return g.listSnapshots(ctx, cmd, r, tags)
 			})
@@ -50,7 +53,7 @@ func (g *globals) listSnapshots(ctx context.Context, cmd *cobra.Command, r *repo
 		return err
 	}
 	var sel []snapshot.Stored
-	for _, s := range all {
+	for _, s := range all.Snapshots {
 		if hasTags(s.Snapshot, tags) {
 			sel = append(sel, s)
 		}
@@ -60,10 +63,26 @@ func (g *globals) listSnapshots(ctx context.Context, cmd *cobra.Command, r *repo
 		for _, s := range sel {
 			out = append(out, toSnapshotJSON(s))
 		}
-		return writeJSON(cmd.OutOrStdout(), out)
+		if err := writeJSON(cmd.OutOrStdout(), out); err != nil {
+			return err
+		}
+	} else {
+		printSnapshots(cmd.OutOrStdout(), sel)
 	}
-	printSnapshots(cmd.OutOrStdout(), sel)
-	return nil
+	return reportDamaged(cmd, all.Damaged)
+}
+
+// reportDamaged lists damaged snapshot records on stderr, each with its
+// fix, and makes the exit code 3: the command finished, but not every
+// record could be read.
+func reportDamaged(cmd *cobra.Command, damaged []snapshot.Damaged) error {
+	for _, d := range damaged {
+		warnf(cmd, "%s", d)
+	}
+	if len(damaged) == 0 {
+		return nil
+	}
+	return warningsError("%s could not be read (listed above)", plural(len(damaged), "snapshot record", "snapshot records"))
 }
 
 func hasTags(s *snapshot.Snapshot, tags []string) bool {

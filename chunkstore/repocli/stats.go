@@ -58,8 +58,11 @@ func collectStats(ctx context.Context, r *repo.Repository) (statsJSON, error) {
 	if err != nil {
 		return st, err
 	}
-	st.Snapshots = len(snaps)
-	for _, s := range snaps {
+	for _, d := range snaps.Damaged {
+		r.Warn(d)
+	}
+	st.Snapshots = len(snaps.Snapshots)
+	for _, s := range snaps.Snapshots {
 		st.SnapshotBytes += s.Stats.Bytes
 	}
 	packs, err := r.ListPacks(ctx)

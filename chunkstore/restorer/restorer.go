@@ -71,6 +71,11 @@ func Restore(ctx context.Context, r *repo.Repository, snap *snapshot.Snapshot, o
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
+	// A pack the index lists but the store lost is hidden, so that a blob
+	// a later backup stored again is read from its new copy.
+	if _, err := r.VerifyPacks(ctx); err != nil {
+		return nil, err
+	}
 	rs := &restore{r: r, opts: opts, packs: map[core.ID][]*item{}}
 	if err := rs.plan(ctx, snap); err != nil {
 		return nil, err

@@ -9,7 +9,8 @@
 //     therefore see the old object or the new one, never a prefix.
 //   - Temporary files start with ".tmp-". List never reports them and Put
 //     refuses object names that would look like one, so a crash that leaves
-//     one behind cannot corrupt a listing. CleanTemp removes old leftovers.
+//     one behind cannot corrupt a listing. Leftovers reports them and
+//     RemoveLeftover (or CleanTemp, by age) removes them.
 //   - The root directory is never created implicitly after Open: if it
 //     vanishes (an unmounted volume) every call fails with
 //     blob.ErrLocationMissing instead of silently filling the mount point.

@@ -11,6 +11,7 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/blob/blobtest"
 	"github.com/cairnbackup/cairn/chunkstore/blob/fs"
+	"github.com/cairnbackup/cairn/chunkstore/blob/retry"
 )
 
 func TestConformance(t *testing.T) {
@@ -151,5 +152,39 @@ func TestPermissionDenied(t *testing.T) {
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
 	if err := s.Put(t.Context(), "obj", []byte("x")); !errors.Is(err, blob.ErrPermission) {
 		t.Errorf("Put into a read-only root = %v, want ErrPermission", err)
+	}
+}
+
+// D10: temporary files of killed writers are reported and removable
+// through blob.LeftoverCleaner, also through the retry wrapper.
+func TestLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	tmp := filepath.Join(dir, "data", "ab", ".tmp-123")
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, []byte("partial pack"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(t.Context(), "data/ab/obj", []byte("whole")); err != nil {
+		t.Fatal(err)
+	}
+	wrapped := retry.Wrap(s, retry.Policy{})
+	var found []blob.Leftover
+	if err := blob.Leftovers(t.Context(), wrapped, func(l blob.Leftover) error { found = append(found, l); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || found[0].Name != "data/ab/.tmp-123" || found[0].Size != int64(len("partial pack")) {
+		t.Fatalf("leftovers = %+v, want the one temporary file", found)
+	}
+	if err := blob.RemoveLeftover(t.Context(), wrapped, found[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("temporary file still there: %v", err)
+	}
+	if err := s.RemoveLeftover(t.Context(), blob.Leftover{Handle: "data/ab/obj"}); err == nil {
+		t.Fatal("RemoveLeftover deleted an object")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -81,6 +82,47 @@ func (s *Store) CleanTemp(ctx context.Context, olderThan time.Duration) (int, er
 		return removed, translate("clean temp files in", s.root, err)
 	}
 	return removed, nil
+}
+
+var _ blob.LeftoverCleaner = (*Store)(nil)
+
+// Leftovers reports the temporary files of interrupted Puts
+// (blob.LeftoverCleaner). A temporary file's Put may still be running in
+// another process: callers remove only old ones.
+func (s *Store) Leftovers(ctx context.Context, fn func(blob.Leftover) error) error {
+	var cbErr error
+	err := s.walk(ctx, s.root, func(rel string, d iofs.DirEntry) error {
+		if d.IsDir() || !isTemp(d) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // vanished: its Put finished or failed
+		}
+		cbErr = fn(blob.Leftover{Name: rel, Size: fi.Size(), ModTime: fi.ModTime(), Handle: rel})
+		return cbErr
+	})
+	if cbErr != nil {
+		return cbErr
+	}
+	if err != nil {
+		return translate("list temporary files in", s.root, err)
+	}
+	return nil
+}
+
+// RemoveLeftover deletes one temporary file (blob.LeftoverCleaner).
+func (s *Store) RemoveLeftover(ctx context.Context, l blob.Leftover) error {
+	if err := contract.CheckName(l.Handle); err != nil || !strings.HasPrefix(path.Base(l.Handle), tempPrefix) {
+		return fmt.Errorf("fs remove leftover %q: not a temporary file", l.Handle)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Remove(s.path(l.Handle)); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+		return translate("remove temporary file", l.Handle, err)
+	}
+	return nil
 }
 
 // walk calls fn with the slash-separated name of every entry below start

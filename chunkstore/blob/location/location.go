@@ -156,7 +156,9 @@ func Open(ctx context.Context, raw string, opts Options) (blob.Store, error) {
 	case KindFS:
 		inner, err = fs.Open(u.Path, fs.Options{Create: opts.Create})
 	case KindS3:
-		inner, err = openS3(ctx, u, opts)
+		if err = CheckEndpoint(opts.S3Endpoint); err == nil {
+			inner, err = openS3(ctx, u, opts)
+		}
 	default:
 		err = errors.New("unknown location kind " + string(u.Kind))
 	}

@@ -165,6 +165,27 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	})
 }
 
+// Leftovers lists the inner store's partial writes (blob.LeftoverCleaner),
+// retrying only failures before the first one, as List does.
+func (s *Store) Leftovers(ctx context.Context, fn func(blob.Leftover) error) error {
+	return s.do(ctx, func(int) error {
+		delivered := false
+		err := blob.Leftovers(ctx, s.inner, func(l blob.Leftover) error {
+			delivered = true
+			return fn(l)
+		})
+		if err != nil && delivered {
+			return finalError{err}
+		}
+		return err
+	})
+}
+
+// RemoveLeftover retries: removing one twice is harmless.
+func (s *Store) RemoveLeftover(ctx context.Context, l blob.Leftover) error {
+	return s.do(ctx, func(int) error { return blob.RemoveLeftover(ctx, s.inner, l) })
+}
+
 // Location is the wrapped store's.
 func (s *Store) Location() string { return s.inner.Location() }
 
