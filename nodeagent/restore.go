@@ -3,6 +3,7 @@ package nodeagent
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	storagev1 "k8s.io/api/storage/v1"
 
@@ -48,6 +49,11 @@ func (a *Agent) runRestore(ctx context.Context, w *work) outcome {
 func (a *Agent) prepareRestore(ctx context.Context, w *work, vr *v1alpha1.VolumeRestore) (*restoreJob, error) {
 	r, err := a.openRepo(ctx, vr.Spec.LocationName)
 	if err != nil {
+		return nil, err
+	}
+	// Another node may have written the snapshot since this repository was
+	// opened: read the index files added since.
+	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
 	snap, err := loadSnapshot(ctx, r, vr.Spec.SnapshotID)
@@ -131,14 +137,19 @@ func (a *Agent) createRestoreVolume(ctx context.Context, j *restoreJob, dr *driv
 	return vol, a.journal.put(j.w.rec)
 }
 
-// writeData restores the snapshot onto the published volume. The target
-// is the item's mount directory: the snapshot's root node has the name the
-// volume was published under, so the restorer writes into the volume (and
-// gives its root the backed-up owner, mode and times).
+// writeData restores the snapshot onto the published volume. For a file
+// system the target is the directory the volume is published in, under
+// the snapshot's root node's name, so the restorer writes into the volume
+// (and gives its root the backed-up owner, mode and times); a block image
+// goes onto the device itself.
 func (a *Agent) writeData(ctx context.Context, j *restoreJob) error {
 	p := &restorer.Progress{}
 	j.w.setProgress(func() (int64, int64) { return p.BytesDone.Load(), p.BytesTotal.Load() })
-	res, err := restorer.Restore(ctx, j.repo, j.snap, restorer.Options{Target: dataDir(a.cfg.mountDir(j.w.rec.UID)), Progress: p})
+	target := dataDir(a.cfg.mountDir(j.w.rec.UID))
+	if j.block {
+		target = filepath.Join(target, j.root.Name) // the device itself receives the image
+	}
+	res, err := restorer.Restore(ctx, j.repo, j.snap, restorer.Options{Target: target, Progress: p})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -57,7 +58,10 @@ func aggregate(rs *v1alpha1.Restore, items []v1alpha1.VolumeRestore) bool {
 			completed++
 		case v1alpha1.WorkFailed, v1alpha1.WorkCanceled:
 			failed++
-			rs.Status.Errors = appendCapped(rs.Status.Errors, fmt.Sprintf("volume %s/%s: %s", vr.Spec.Target.PVC.Namespace, vr.Spec.Target.PVC.Name, vr.Status.Message))
+			msg := fmt.Sprintf("volume %s/%s: %s", vr.Spec.Target.PVC.Namespace, vr.Spec.Target.PVC.Name, vr.Status.Message)
+			if !slices.Contains(rs.Status.Errors, msg) { // aggregate runs at every poll
+				rs.Status.Errors = appendCapped(rs.Status.Errors, msg)
+			}
 		default:
 			done = false
 		}
