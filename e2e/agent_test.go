@@ -123,7 +123,7 @@ func TestBackupAndRestoreAcrossTwoNodes(t *testing.T) {
 	if gotFiles != files1 || gotDB != db1 {
 		t.Errorf("restore of the first backup differs: files equal %v, image equal %v", gotFiles == files1, gotDB == db1)
 	}
-	checkNoLeftovers(t, c)
+	checkNoLeftovers(t, c, nil)
 }
 
 func checkItem(t *testing.T, vb v1alpha1.VolumeBackup, node string, mode v1alpha1.ReadMode) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cairnbackup/cairn/chunkstore/blob/location"
+	"github.com/cairnbackup/cairn/chunkstore/repo"
+	"github.com/cairnbackup/cairn/chunkstore/snapshot"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 	"github.com/cairnbackup/cairn/e2e/localcluster"
 )
@@ -25,12 +29,16 @@ func start(t *testing.T, cfg localcluster.Config) *localcluster.Cluster {
 	cfg.Dir = dir
 	c, err := localcluster.Start(context.Background(), cfg)
 	t.Cleanup(func() {
+		logs := map[string]string{}
+		for name, n := range c.Nodes {
+			logs[name] = n.AgentLog
+		}
 		if err := c.Stop(); err != nil {
 			t.Errorf("stop the cluster: %v", err)
 		}
 		if t.Failed() {
-			for name, n := range c.Nodes {
-				b, _ := os.ReadFile(n.AgentLog)
+			for name, path := range logs {
+				b, _ := os.ReadFile(path)
 				t.Logf("agent log of %s (last 6000 bytes):\n%s", name, tail(string(b), 6000))
 			}
 		}
@@ -128,4 +136,40 @@ func mustOK(t *testing.T, what string, err error) {
 
 func describeBackup(b *v1alpha1.Backup) string {
 	return strings.Join(append(append([]string{string(b.Status.Phase)}, b.Status.Errors...), b.Status.Warnings...), "; ")
+}
+
+// snapshotsTagged counts the repository snapshots at dir carrying tag.
+func snapshotsTagged(t *testing.T, dir, password, tag string) int {
+	t.Helper()
+	ctx := context.Background()
+	store, err := location.Open(ctx, dir, location.Options{})
+	mustOK(t, "open the repository's store", err)
+	r, err := repo.Open(ctx, store, []byte(password), repo.Options{})
+	mustOK(t, "open the repository", err)
+	defer r.Close()
+	ids, err := r.ListFiles(ctx, repo.KindSnapshot)
+	mustOK(t, "list snapshots", err)
+	n := 0
+	for _, id := range ids {
+		b, err := r.LoadFile(ctx, repo.KindSnapshot, id)
+		mustOK(t, "read a snapshot", err)
+		s, err := snapshot.Parse(b)
+		mustOK(t, "parse a snapshot", err)
+		if s.HasTag(tag) {
+			n++
+		}
+	}
+	return n
+}
+
+// journalRecords lists an agent's journal records other than bases.
+func journalRecords(n *localcluster.Node) []string {
+	recs, _ := filepath.Glob(filepath.Join(n.StateDir, "journal", "*.json"))
+	var out []string
+	for _, r := range recs {
+		if !strings.HasPrefix(filepath.Base(r), "base-") {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -19,7 +19,7 @@ import (
 // checkNoLeftovers asserts that the drivers hold only the volumes PVs name
 // and the snapshots kept as changed-block bases, and that no agent left a
 // mount, a mount directory or a journal record other than its bases.
-func checkNoLeftovers(t *testing.T, c *localcluster.Cluster) {
+func checkNoLeftovers(t *testing.T, c *localcluster.Cluster, csiSecret map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	var pvs corev1.PersistentVolumeList
@@ -31,7 +31,7 @@ func checkNoLeftovers(t *testing.T, c *localcluster.Cluster) {
 	wantSnaps := baseSnapshots(t, c)
 	info, _ := os.ReadFile("/proc/self/mountinfo")
 	for name, n := range c.Nodes {
-		vols, snaps := driverObjects(t, n.Endpoint)
+		vols, snaps := driverObjects(t, n.Endpoint, csiSecret)
 		for _, v := range vols {
 			if !wantVols[v] {
 				t.Errorf("node %s: volume %s is left on the driver (no PV names it)", name, v)
@@ -79,7 +79,7 @@ func baseSnapshots(t *testing.T, c *localcluster.Cluster) map[string]bool {
 }
 
 // driverObjects lists a driver's volume and snapshot IDs.
-func driverObjects(t *testing.T, endpoint string) (vols, snaps []string) {
+func driverObjects(t *testing.T, endpoint string, secrets map[string]string) (vols, snaps []string) {
 	t.Helper()
 	cc, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	mustOK(t, "dial the driver", err)
@@ -90,7 +90,7 @@ func driverObjects(t *testing.T, endpoint string) (vols, snaps []string) {
 	for _, e := range vr.Entries {
 		vols = append(vols, e.Volume.VolumeId)
 	}
-	sr, err := ctl.ListSnapshots(context.Background(), &csispec.ListSnapshotsRequest{})
+	sr, err := ctl.ListSnapshots(context.Background(), &csispec.ListSnapshotsRequest{Secrets: secrets})
 	mustOK(t, "list snapshots", err)
 	for _, e := range sr.Entries {
 		snaps = append(snaps, e.Snapshot.SnapshotId)

@@ -115,7 +115,7 @@ func (a *Agent) snapshotMove(ctx context.Context, j *backupJob) (core.ID, error)
 	if err != nil {
 		return core.ID{}, err
 	}
-	j.w.rec.Driver = dr.name
+	j.w.rec.Driver, j.w.rec.StorageClass, j.w.rec.Volume = dr.name, vol.StorageClassName, vol
 	keep := false
 	defer func() { a.cleanup(j.w, dr, sec, keep) }()
 	snap, err := a.cutSnapshot(ctx, j, dr, sec)

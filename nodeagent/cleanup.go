@@ -20,20 +20,37 @@ const cleanupTimeout = 5 * time.Minute
 func (a *Agent) cleanup(w *work, dr *driver, sec volumeSecrets, keepSnapshot bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	if err := a.teardown(ctx, dr, w.rec, sec, keepSnapshot); err != nil {
+	if err := a.teardownRetrying(ctx, dr, w.rec, sec, keepSnapshot); err != nil {
 		a.metrics.errors.WithLabelValues("cleanup").Inc()
 		w.warn(fmt.Sprintf("cleanup incomplete, the agent retries it later: %v", err))
 		return
 	}
 	if keepSnapshot {
 		base := &record{Kind: kindBase, UID: w.rec.UID, Namespace: w.rec.Namespace, Name: w.rec.Name,
-			Driver: dr.name, SnapshotID: w.rec.SnapshotID, PVCUID: w.obj.GetLabels()[labelPVCUID]}
+			Driver: dr.name, SnapshotID: w.rec.SnapshotID, PVCUID: w.obj.GetLabels()[labelPVCUID],
+			StorageClass: w.rec.StorageClass, Volume: w.rec.Volume}
 		if err := a.journal.put(base); err != nil {
 			w.warn(fmt.Sprintf("base snapshot %s not recorded: %v", base.SnapshotID, err))
 		}
 	}
 	if err := a.journal.drop(w.rec.Kind, w.rec.UID); err != nil {
 		w.warn(fmt.Sprintf("journal record not removed: %v", err))
+	}
+}
+
+// teardownRetrying retries a failed teardown a few times: a device can
+// stay busy for a moment after its last reader closed it.
+func (a *Agent) teardownRetrying(ctx context.Context, dr *driver, rec *record, sec volumeSecrets, keepSnapshot bool) error {
+	var err error
+	for wait := time.Second; ; wait *= 2 {
+		if err = a.teardown(ctx, dr, rec, sec, keepSnapshot); err == nil || wait > 8*time.Second {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
 	}
 }
 

@@ -77,7 +77,11 @@ func (a *Agent) sweepRecord(ctx context.Context, r *record) error {
 	if err != nil {
 		return err
 	}
-	if err := a.teardown(ctx, dr, r, volumeSecrets{}, resumes); err != nil {
+	sec, err := a.recordSecrets(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := a.teardown(ctx, dr, r, sec, resumes); err != nil {
 		return err
 	}
 	if resumes && r.SnapshotID != "" {
@@ -117,7 +121,11 @@ func (a *Agent) sweepBase(ctx context.Context, r *record) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errNoDriver, err)
 	}
-	if err := dr.controller.DeleteSnapshot(ctx, r.SnapshotID, nil); err != nil {
+	sec, err := a.recordSecrets(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := dr.controller.DeleteSnapshot(ctx, r.SnapshotID, sec.snapshotter); err != nil {
 		return err
 	}
 	return a.journal.drop(kindBase, r.UID)
@@ -170,4 +178,13 @@ func (a *Agent) sweepMountDirs(named map[string]bool) {
 
 func (a *Agent) runningUID(uid string) bool {
 	return a.runner.isRunning(itemKey{kind: kindBackup, uid: uidOf(uid)}) || a.runner.isRunning(itemKey{kind: kindRestore, uid: uidOf(uid)})
+}
+
+// recordSecrets reads again the CSI secrets of a record's volume.
+func (a *Agent) recordSecrets(ctx context.Context, r *record) (volumeSecrets, error) {
+	sc, err := a.storageClass(ctx, r.StorageClass)
+	if err != nil {
+		return volumeSecrets{}, err
+	}
+	return a.secretsFor(ctx, r.Volume, sc)
 }

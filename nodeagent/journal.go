@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 )
 
 // record is what one work item created on this node, written before each
@@ -35,6 +37,10 @@ type record struct {
 	KeepVolume bool `json:"keepVolume,omitempty"`
 	// PVCUID ties a base snapshot to its volume's claim.
 	PVCUID string `json:"pvcUID,omitempty"`
+	// StorageClass and Volume let the janitor read the CSI secrets the
+	// cleanup calls need again (the values are never journaled).
+	StorageClass string                `json:"storageClass,omitempty"`
+	Volume       v1alpha1.VolumeSource `json:"volume"`
 }
 
 // journal keeps one record file per item in a directory. Files are

@@ -90,7 +90,7 @@ func (a *Agent) restoreVolume(ctx context.Context, j *restoreJob) error {
 	if err != nil {
 		return err
 	}
-	j.w.rec.Driver = dr.name
+	j.w.rec.Driver, j.w.rec.StorageClass, j.w.rec.Volume = dr.name, target.StorageClassName, target
 	defer func() { a.cleanup(j.w, dr, sec, false) }()
 	vol, err := a.createRestoreVolume(ctx, j, dr, sc, sec)
 	if err != nil {

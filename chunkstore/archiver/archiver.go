@@ -166,6 +166,7 @@ func (a *archiver) run(ctx context.Context, paths []string) (*Result, error) {
 		return p.walkRoots(gctx, paths)
 	})
 	if err := g.Wait(); err != nil {
+		p.closeAll()
 		return nil, err
 	}
 	if err := a.saver.Flush(ctx); err != nil {

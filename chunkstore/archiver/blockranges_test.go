@@ -2,6 +2,7 @@ package archiver_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -161,5 +162,25 @@ func TestReadLimitSlowsTheRead(t *testing.T) {
 	backup(t, r, []string{img}, archiver.Options{Block: true, ReadLimit: rate.NewLimiter(1<<20, 1<<20)})
 	if took := time.Since(start); took < 1800*time.Millisecond {
 		t.Fatalf("3 MiB at 1 MiB/s took %s; the limit was not applied", took)
+	}
+}
+
+// A canceled backup closes its sources: an open descriptor would keep a
+// mounted snapshot busy and its unmount would fail.
+func TestCanceledBackupClosesItsSources(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "disk.img")
+	writeImage(t, img, 8<<20, 7, nil)
+	r := repotest.Init(t, repotest.FS(t, t.TempDir()))
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := archiver.Backup(ctx, r, []string{img}, archiver.Options{Block: true, ReadLimit: rate.NewLimiter(1<<20, 1<<20)})
+	if err == nil {
+		t.Fatal("the backup outran its deadline")
+	}
+	fds, _ := filepath.Glob("/proc/self/fd/*")
+	for _, fd := range fds {
+		if target, _ := os.Readlink(fd); target == img {
+			t.Fatalf("descriptor %s still reads %s after the backup failed", fd, img)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/semaphore"
@@ -59,10 +60,14 @@ type task struct {
 }
 
 type pipeline struct {
-	a     *archiver
-	tasks chan task
-	dirs  chan *dirJob
-	root  *dirJob
+	a *archiver
+	// open holds the files being read, so an aborted backup closes them:
+	// a source left open keeps its file system or device busy.
+	openMu sync.Mutex
+	open   map[*fileJob]struct{}
+	tasks  chan task
+	dirs   chan *dirJob
+	root   *dirJob
 	// walkers bounds the goroutines walking directories besides the
 	// first one.
 	walkers *semaphore.Weighted
@@ -78,8 +83,32 @@ const extraWalkers = 3
 const dirQueue = 256
 
 func newPipeline(ctx context.Context, a *archiver) *pipeline {
-	return &pipeline{a: a, tasks: make(chan task), dirs: make(chan *dirJob, dirQueue),
+	return &pipeline{a: a, tasks: make(chan task), dirs: make(chan *dirJob, dirQueue), open: map[*fileJob]struct{}{},
 		walkers: semaphore.NewWeighted(extraWalkers)}
+}
+
+// opened and closed track a file job's descriptor.
+func (p *pipeline) opened(j *fileJob) {
+	p.openMu.Lock()
+	p.open[j] = struct{}{}
+	p.openMu.Unlock()
+}
+
+func (p *pipeline) closed(j *fileJob) {
+	p.openMu.Lock()
+	delete(p.open, j)
+	p.openMu.Unlock()
+	j.f.Close()
+}
+
+// closeAll closes the files of jobs an aborted backup left unfinished.
+func (p *pipeline) closeAll() {
+	p.openMu.Lock()
+	defer p.openMu.Unlock()
+	for j := range p.open {
+		j.f.Close()
+		delete(p.open, j)
+	}
 }
 
 func (p *pipeline) closeQueues() {

@@ -322,6 +322,7 @@ func (p *pipeline) queueSegments(ctx context.Context, dir *dirJob, job *fileJob,
 	}
 	job.results = make([][]snapshot.Extent, len(segs))
 	job.remaining.Store(int64(len(segs)))
+	p.opened(job)
 	dir.hold()
 	for i, s := range segs {
 		if err := p.sendTask(ctx, task{file: job, seg: i, off: s.Offset, length: s.Length}); err != nil {

@@ -48,7 +48,7 @@ func (w *worker) do(ctx context.Context, t task) error {
 	if err != nil {
 		return fmt.Errorf("back up %s: %w", t.file.path, err)
 	}
-	w.p.a.prog.BytesDone.Add(t.length)
+	w.p.a.prog.BytesDone.Add(t.length - st.read) // what a shrunk file did not deliver
 	t.file.results[t.seg] = exts
 	if t.file.remaining.Add(-1) == 0 {
 		return w.finishFile(t.file)
@@ -125,6 +125,7 @@ func (s *segmentStream) fill() error {
 	}
 	s.n += got
 	s.read += int64(got)
+	s.w.p.a.prog.BytesDone.Add(int64(got)) // progress as bytes arrive, not per 32 MiB segment
 	if int64(got) < want {
 		s.length = s.read
 	}
@@ -247,7 +248,7 @@ func (w *worker) segmentBuf(n int) []byte {
 
 func (w *worker) finishFile(j *fileJob) error {
 	defer j.dir.release()
-	j.f.Close()
+	w.p.closed(j)
 	exts := j.keep
 	for _, r := range j.results {
 		exts = append(exts, r...)

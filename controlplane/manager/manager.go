@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -38,6 +39,8 @@ type Config struct {
 	// KDF is the password-hash cost of repositories the controller
 	// initialises; zero means the default. Tests and the demo lower it.
 	KDF crypto.KDFParams
+	// SkipNameValidation lets several managers run in one process (tests).
+	SkipNameValidation bool
 }
 
 // New builds the manager with every controller registered.
@@ -51,7 +54,8 @@ func New(cfg *rest.Config, c Config) (ctrl.Manager, error) {
 		HealthProbeBindAddress:  c.ProbeAddr,
 		LeaderElection:          c.LeaderElection,
 		LeaderElectionID:        "cairn-controller.cairn.dev",
-		LeaderElectionNamespace: c.LeaderElectionNS})
+		LeaderElectionNamespace: c.LeaderElectionNS,
+		Controller:              config.Controller{SkipNameValidation: &c.SkipNameValidation}})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}

@@ -72,6 +72,7 @@ func (n *Node) startDriver(ctx context.Context) error {
 	}
 	cfg := hostpath.Config{Root: filepath.Join(n.Dir, "csi"), NodeID: n.Name,
 		Logger: slog.New(slog.NewJSONHandler(logf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	cfg.Secrets = n.c.cfg.CSISecret
 	if n.c.cfg.Driver != nil {
 		n.c.cfg.Driver(n.Name, &cfg)
 	}

@@ -19,11 +19,22 @@ import (
 func (c *Cluster) baseObjects(ctx context.Context) error {
 	bind := storagev1.VolumeBindingWaitForFirstConsumer
 	expand := true
-	objs := []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c.Namespace}},
-		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: StorageClass}, Provisioner: DriverName,
-			VolumeBindingMode: &bind, AllowVolumeExpansion: &expand},
+	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: StorageClass}, Provisioner: DriverName,
+		VolumeBindingMode: &bind, AllowVolumeExpansion: &expand}
+	objs := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c.Namespace}}}
+	if c.cfg.CSISecret != nil {
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: csiSecretName, Namespace: c.Namespace}, Data: map[string][]byte{}}
+		for k, v := range c.cfg.CSISecret {
+			sec.Data[k] = []byte(v)
+		}
+		objs = append(objs, sec)
+		sc.Parameters = map[string]string{}
+		for _, p := range []string{"provisioner", "snapshotter"} {
+			sc.Parameters["csi.storage.k8s.io/"+p+"-secret-name"] = csiSecretName
+			sc.Parameters["csi.storage.k8s.io/"+p+"-secret-namespace"] = c.Namespace
+		}
 	}
+	objs = append(objs, sc)
 	for _, o := range objs {
 		if err := c.Client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create %T %s: %w", o, o.GetName(), err)
@@ -31,6 +42,9 @@ func (c *Cluster) baseObjects(ctx context.Context) error {
 	}
 	return nil
 }
+
+// csiSecretName is the Secret the storage class names for CSI secrets.
+const csiSecretName = "csi-credentials"
 
 // registerNode creates a Ready Node with the driver's topology label and
 // its CSINode, as the kubelet and the driver's registrar would.

@@ -61,7 +61,7 @@ func (c *Cluster) Provision(ctx context.Context, s VolumeSpec) (*Volume, error) 
 	}
 	pv := "pv-" + s.Namespace + "-" + s.PVC
 	vol, err := conn.CreateVolume(ctx, csi.VolumeRequest{Name: pv, CapacityBytes: s.Size, Access: access,
-		Topology: map[string]string{hostpath.TopologyKey: n.Name}})
+		Topology: map[string]string{hostpath.TopologyKey: n.Name}, Secrets: c.cfg.CSISecret})
 	if err != nil {
 		return nil, err
 	}
