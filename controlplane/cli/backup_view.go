@@ -45,7 +45,9 @@ func (e *env) volumeBackups(cmd *cobra.Command, backup string) ([]v1alpha1.Volum
 	if err := c.List(ctxOf(cmd), &list, client.InNamespace(e.namespace), client.MatchingLabels{v1alpha1.LabelBackup: backup}); err != nil {
 		return nil, fmt.Errorf("list the volumes of backup %s: %w", backup, err)
 	}
-	sort.Slice(list.Items, func(i, j int) bool { return pvcKey(list.Items[i].Spec.Volume.PVC) < pvcKey(list.Items[j].Spec.Volume.PVC) })
+	sort.Slice(list.Items, func(i, j int) bool {
+		return pvcKey(list.Items[i].Spec.Volume.PVC) < pvcKey(list.Items[j].Spec.Volume.PVC)
+	})
 	return list.Items, nil
 }
 

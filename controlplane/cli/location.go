@@ -14,8 +14,10 @@ import (
 )
 
 var locationView = view{kind: locationKind,
-	newObj:   func() client.Object { return &v1alpha1.BackupLocation{} },
-	table:    func(e *env, objs []client.Object) error { return locationTable(e.cfg.Out, e.cfg.Now(), asLocations(objs)) },
+	newObj: func() client.Object { return &v1alpha1.BackupLocation{} },
+	table: func(e *env, objs []client.Object) error {
+		return locationTable(e.cfg.Out, e.cfg.Now(), asLocations(objs))
+	},
 	describe: describeLocationCmd,
 }
 

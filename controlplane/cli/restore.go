@@ -12,8 +12,10 @@ import (
 )
 
 var restoreView = view{kind: restoreKind,
-	newObj:   func() client.Object { return &v1alpha1.Restore{} },
-	table:    func(e *env, objs []client.Object) error { return restoreTable(e.cfg.Out, e.cfg.Now(), asRestores(objs)) },
+	newObj: func() client.Object { return &v1alpha1.Restore{} },
+	table: func(e *env, objs []client.Object) error {
+		return restoreTable(e.cfg.Out, e.cfg.Now(), asRestores(objs))
+	},
 	describe: describeRestoreCmd,
 }
 

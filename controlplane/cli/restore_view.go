@@ -41,7 +41,9 @@ func (e *env) volumeRestores(cmd *cobra.Command, restore string) ([]v1alpha1.Vol
 	if err := c.List(ctxOf(cmd), &list, client.InNamespace(e.namespace), client.MatchingLabels{v1alpha1.LabelRestore: restore}); err != nil {
 		return nil, fmt.Errorf("list the volumes of restore %s: %w", restore, err)
 	}
-	sort.Slice(list.Items, func(i, j int) bool { return pvcKey(list.Items[i].Spec.Target.PVC) < pvcKey(list.Items[j].Spec.Target.PVC) })
+	sort.Slice(list.Items, func(i, j int) bool {
+		return pvcKey(list.Items[i].Spec.Target.PVC) < pvcKey(list.Items[j].Spec.Target.PVC)
+	})
 	return list.Items, nil
 }
 

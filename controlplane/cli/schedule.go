@@ -14,8 +14,10 @@ import (
 )
 
 var scheduleView = view{kind: scheduleKind,
-	newObj:   func() client.Object { return &v1alpha1.Schedule{} },
-	table:    func(e *env, objs []client.Object) error { return scheduleTable(e.cfg.Out, e.cfg.Now(), asSchedules(objs)) },
+	newObj: func() client.Object { return &v1alpha1.Schedule{} },
+	table: func(e *env, objs []client.Object) error {
+		return scheduleTable(e.cfg.Out, e.cfg.Now(), asSchedules(objs))
+	},
 	describe: describeScheduleCmd,
 }
 
