@@ -20,7 +20,7 @@ func backupTable(w io.Writer, now time.Time, bs []v1alpha1.Backup) error {
 	for _, b := range bs {
 		st := b.Status
 		t.row(b.Name, orNew(st.Phase), st.ItemsBackedUp, fmt.Sprintf("%d/%d", st.VolumesCompleted, st.VolumesTotal),
-			bytes(st.Progress.BytesDone), len(st.Errors), len(st.Warnings), orDefault(b.Spec.LocationName),
+			size(st.Progress.BytesDone), len(st.Errors), len(st.Warnings), orDefault(b.Spec.LocationName),
 			until(now, st.Expiration), age(now, b.CreationTimestamp))
 	}
 	return t.flush()
@@ -121,9 +121,9 @@ func orAll(s []string) string {
 }
 
 func progressText(p v1alpha1.Progress) string {
-	s := bytes(p.BytesDone)
+	s := size(p.BytesDone)
 	if p.BytesTotal > 0 {
-		s += fmt.Sprintf(" of %s (%d%%)", bytes(p.BytesTotal), min(100, p.BytesDone*100/p.BytesTotal))
+		s += fmt.Sprintf(" of %s (%d%%)", size(p.BytesTotal), min(100, p.BytesDone*100/p.BytesTotal))
 	}
 	if p.BytesPerSecond > 0 {
 		s += fmt.Sprintf(", %s, ETA %s", rate(p.BytesPerSecond), eta(p.BytesDone, p.BytesTotal, p.BytesPerSecond))
@@ -169,7 +169,7 @@ func volumeBlock(d *describer, now time.Time, vb *v1alpha1.VolumeBackup) {
 	d.kv(2, "Phase", "%s", orNone(string(st.Phase)))
 	d.kv(2, "Progress", "%s", progressText(st.Progress))
 	if s := st.Stats; s.BytesRead > 0 || s.BytesStored > 0 {
-		d.kv(2, "Data", "read %s, new after dedup %s, stored %s%s", bytes(s.BytesRead), bytes(s.BytesAdded), bytes(s.BytesStored), filesText(s.Files))
+		d.kv(2, "Data", "read %s, new after dedup %s, stored %s%s", size(s.BytesRead), size(s.BytesAdded), size(s.BytesStored), filesText(s.Files))
 	}
 	d.kv(2, "Snapshot", "%s", short(st.SnapshotID))
 	if st.StartTime != nil && st.CompletionTime != nil {

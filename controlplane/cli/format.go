@@ -52,7 +52,7 @@ func stamp(now time.Time, t *metav1.Time) string {
 }
 
 // bytes prints a byte count in IEC units.
-func bytes(n int64) string {
+func size(n int64) string {
 	if n < 0 {
 		n = 0
 	}
@@ -63,7 +63,7 @@ func rate(bps int64) string {
 	if bps <= 0 {
 		return "-"
 	}
-	return bytes(bps) + "/s"
+	return size(bps) + "/s"
 }
 
 // eta is the time left at the given rate, or "-".

@@ -94,9 +94,9 @@ func (p *plainDisplay) stop() {}
 
 func amount(v volumeState) string {
 	if v.total > 0 {
-		return fmt.Sprintf("%s / %s", bytes(v.done), bytes(v.total))
+		return fmt.Sprintf("%s / %s", size(v.done), size(v.total))
 	}
-	return bytes(v.done)
+	return size(v.done)
 }
 
 // ttyDisplay redraws one bar per volume and a total bar in place, through

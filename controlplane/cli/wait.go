@@ -66,7 +66,7 @@ func (e *env) waitBackup(cmd *cobra.Command, name string) error {
 		return err
 	}
 	st := b.Status
-	summary := fmt.Sprintf("%d API objects, %d of %d volumes, %s", st.ItemsBackedUp, st.VolumesCompleted, st.VolumesTotal, bytes(st.Progress.BytesDone))
+	summary := fmt.Sprintf("%d API objects, %d of %d volumes, %s", st.ItemsBackedUp, st.VolumesCompleted, st.VolumesTotal, size(st.Progress.BytesDone))
 	if st.StartTime != nil && st.CompletionTime != nil {
 		summary += " in " + st.CompletionTime.Sub(st.StartTime.Time).Round(time.Second).String()
 	}
@@ -101,7 +101,7 @@ func (e *env) waitRestore(cmd *cobra.Command, name string) error {
 	st := rs.Status
 	c := st.Counts
 	summary := fmt.Sprintf("%d created, %d updated, %d skipped, %d failed; %d of %d volumes, %s",
-		c.Created, c.Updated, c.Skipped, c.Failed, st.VolumesCompleted, st.VolumesTotal, bytes(st.Progress.BytesDone))
+		c.Created, c.Updated, c.Skipped, c.Failed, st.VolumesCompleted, st.VolumesTotal, size(st.Progress.BytesDone))
 	if st.Phase == v1alpha1.RestoreCompleted {
 		printf(e.cfg.Out, "Restore %q Completed: %s.\n", name, summary)
 		return nil
