@@ -97,6 +97,9 @@ func unreachable(err error) bool {
 // isCairnDiscoveryFailure reports a discovery error for cairn's group, the
 // other way a missing CRD shows.
 func isCairnDiscoveryFailure(err error) bool {
+	if err == nil {
+		return false
+	}
 	s := err.Error()
 	return strings.Contains(s, "cairn.dev/v1alpha1") && (strings.Contains(s, "the server could not find the requested resource") ||
 		strings.Contains(s, "no matches for"))

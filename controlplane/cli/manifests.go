@@ -51,6 +51,15 @@ func installObjects(ns string, im images) ([]*unstructured.Unstructured, error) 
 func relocate(o *unstructured.Unstructured, ns string) error {
 	if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" {
 		o.SetName(ns)
+		// The API server puts this label on every Namespace; applying it
+		// too keeps a second install from changing the Namespace (the
+		// label's ownership would otherwise move once).
+		l := o.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		l["kubernetes.io/metadata.name"] = ns
+		o.SetLabels(l)
 		return nil
 	}
 	if o.GetNamespace() != "" {
