@@ -111,7 +111,7 @@ type ttyDisplay struct {
 
 func newTTYDisplay(w io.Writer, label string) *ttyDisplay {
 	d := &ttyDisplay{state: map[string]volumeState{}, bars: map[string]*mpb.Bar{}, label: label}
-	d.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(100), mpb.WithRefreshRate(200*time.Millisecond), mpb.ForceTTY())
+	d.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(100), mpb.WithRefreshRate(200*time.Millisecond), mpb.ForceTTY(), mpb.WithAutoRefresh())
 	// The total stays the last line, below every volume.
 	d.bars["total"] = d.newBar("total", math.MaxInt)
 	return d
