@@ -62,8 +62,8 @@ func sampleBackups() []v1alpha1.Backup {
 			Expiration: at(69 * time.Hour), ItemsBackedUp: 42, VolumesTotal: 2, VolumesCompleted: 1, VolumesFailed: 1,
 			Progress:            v1alpha1.Progress{BytesDone: 3 << 30, BytesTotal: 3 << 30},
 			ResourcesSnapshotID: "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b", ManifestID: "0123456789abcdef0123",
-			Warnings:            []string{`pod shop/db: post-hook "fsfreeze --unfreeze" exited 1`},
-			Errors:              []string{"volume shop/cache was not backed up"},
+			Warnings: []string{`pod shop/db: post-hook "fsfreeze --unfreeze" exited 1`},
+			Errors:   []string{"volume shop/cache was not backed up"},
 			VolumeSnapshots: []v1alpha1.VolumeSnapshotRecord{
 				{PVC: v1alpha1.ObjectRef{Namespace: "shop", Name: "cache"}, DataPath: v1alpha1.DataPathFileSystem, Phase: v1alpha1.WorkFailed},
 				{PVC: v1alpha1.ObjectRef{Namespace: "shop", Name: "data"}, DataPath: v1alpha1.DataPathSnapshotMove, Phase: v1alpha1.WorkCompleted, SnapshotID: "5f3c0c7e9a1b2d4f"},
@@ -92,7 +92,7 @@ func sampleVolumeBackups() []v1alpha1.VolumeBackup {
 		vb("data", "node-a", v1alpha1.DataPathSnapshotMove, v1alpha1.WorkStatus{Phase: v1alpha1.WorkCompleted, SnapshotID: "5f3c0c7e9a1b2d4f",
 			StartTime: at(-3*time.Hour + 5*time.Second), CompletionTime: at(-3*time.Hour + 90*time.Second),
 			Progress: v1alpha1.Progress{BytesDone: 3 << 30, BytesTotal: 3 << 30},
-			Stats: v1alpha1.WorkStats{ReadMode: v1alpha1.ReadChangedBlocks, BytesRead: 512 << 20, BytesAdded: 300 << 20, BytesStored: 120 << 20},
+			Stats:    v1alpha1.WorkStats{ReadMode: v1alpha1.ReadChangedBlocks, BytesRead: 512 << 20, BytesAdded: 300 << 20, BytesStored: 120 << 20},
 			Warnings: []string{"changed-block read of the first 64 MiB fell back to a full read"}}),
 	}
 }
@@ -140,7 +140,7 @@ func TestGoldenSchedule(t *testing.T) {
 			Retention: v1alpha1.Retention{KeepLast: 1, Daily: 2}},
 		Status: v1alpha1.ScheduleStatus{LastScheduleTime: at(-7 * time.Hour), NextScheduleTime: at(17 * time.Hour), LastBackupName: "nightly-20261202030000",
 			LastSuccessfulBackupTime: at(-7*time.Hour + 2*time.Minute),
-			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionValid, Status: metav1.ConditionTrue, Reason: "Scheduled", Message: `Backups are made on "0 3 * * *"`}}},
+			Conditions:               []metav1.Condition{{Type: v1alpha1.ConditionValid, Status: metav1.ConditionTrue, Reason: "Scheduled", Message: `Backups are made on "0 3 * * *"`}}},
 	}
 	var backups []v1alpha1.Backup
 	for i, phase := range []v1alpha1.BackupPhase{v1alpha1.BackupCompleted, v1alpha1.BackupCompleted, v1alpha1.BackupFailed, v1alpha1.BackupCompleted, v1alpha1.BackupCompleted} {

@@ -154,7 +154,7 @@ func (e *env) planPassword(ctx context.Context, p *locationPlan, f *locationFlag
 	}
 	switch {
 	case existing != nil && pw != nil && string(existing.Data["password"]) != string(pw):
-		return fmt.Errorf("Secret %s/%s already holds a different repository password for location %s; a repository opens only with the password it was created with, "+
+		return fmt.Errorf("the Secret %s/%s already holds a different repository password for location %s; a repository opens only with the password it was created with, "+
 			"so leave out --password-file to keep the Secret (or delete the Secret first if you mean to start a new repository)", e.namespace, name, p.location.Name)
 	case existing != nil:
 		p.notes = append(p.notes, fmt.Sprintf("Kept the repository password in Secret %s/%s.", e.namespace, name))
