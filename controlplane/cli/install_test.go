@@ -147,12 +147,19 @@ func waitForControllerReady(t *testing.T, c *cli, k client.Client) {
 func uninstall(t *testing.T, c *cli, k client.Client) {
 	c.ok("uninstall")
 	ctx := context.Background()
-	if err := k.Get(ctx, client.ObjectKey{Namespace: "cairn-system", Name: "cairn-controller"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
-		t.Fatalf("the controller Deployment is still there: %v", err)
+	for _, o := range installed(t, k) {
+		kind := o.GetKind()
+		keep := kind == "Namespace" || kind == "CustomResourceDefinition" || kind == "Secret" || kind == "BackupLocation"
+		got := &unstructured.Unstructured{}
+		got.SetGroupVersionKind(o.GroupVersionKind())
+		err := k.Get(ctx, client.ObjectKeyFromObject(o), got)
+		if keep && err != nil {
+			t.Errorf("uninstall without --purge removed %s: %v", resourceName(o), err)
+		}
+		if !keep && !apierrors.IsNotFound(err) {
+			t.Errorf("uninstall left %s (%v)", resourceName(o), err)
+		}
 	}
-	var loc v1alpha1.BackupLocation
-	get(t, k, "cairn-system", "default", &loc) // kept without --purge
-	get(t, k, "cairn-system", "default-repo-password", &corev1.Secret{})
 	if v := c.ok("version").out; !strings.Contains(v, "not installed in namespace cairn-system") {
 		t.Errorf("version after uninstall:\n%s", v)
 	}

@@ -246,6 +246,12 @@ func TestLocationCommands(t *testing.T) {
 	}
 	c.fails(1, `location "elsewhere" not found in namespace cairn; the locations there are: default, offsite`,
 		"backup", "create", "b1", "--location", "elsewhere")
+	loc.Status = v1alpha1.BackupLocationStatus{Phase: v1alpha1.LocationUnavailable, Message: "dial tcp 127.0.0.1:9: connection refused"}
+	if err := f.C.Status().Update(context.Background(), &loc); err != nil {
+		t.Fatal(err)
+	}
+	c.fails(1, `location "offsite" is Unavailable: dial tcp 127.0.0.1:9: connection refused; fix it (see `+"`cairn location describe offsite`"+`)`,
+		"backup", "create", "b2", "--location", "offsite")
 	c.fails(2, `location URL "ftp://x" is not`, "location", "create", "bad", "--url", "ftp://x")
 	c.fails(1, `location "offsite" already exists`, "location", "create", "offsite", "--url", "s3://backups/cairn")
 	c.ok("location", "delete", "offsite")
