@@ -118,8 +118,9 @@ func restoreWithMapping(t *testing.T, f *cptest.Fixture, c *cli) {
 // Cancel stops a running backup; Ctrl-C while waiting leaves it running.
 func TestWaitInterruptAndCancel(t *testing.T) {
 	_, c := startCluster(t)
-	ctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
-	defer stop()
+	// Ctrl-C cancels the command's context (main's signal.NotifyContext).
+	ctx, ctrlC := context.WithCancel(context.Background())
+	defer time.AfterFunc(2*time.Second, ctrlC).Stop()
 	r := c.runCtx(ctx, "backup", "create", "slow-1", "--include-namespaces", "shop", "--wait")
 	if r.code != 1 || !strings.Contains(r.err, "stopped waiting; backup slow-1 goes on in the cluster") ||
 		!strings.Contains(r.err, "cairn backup cancel slow-1") {

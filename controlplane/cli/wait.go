@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,7 +26,7 @@ func (e *env) follow(cmd *cobra.Command, what, name, hint string, poll func(cont
 	defer d.stop()
 	for {
 		s, err := poll(ctx)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			return &interruptedError{fmt.Sprintf("stopped waiting; %s %s goes on in the cluster: %s", what, name, hint)}
 		}
 		if err != nil {
