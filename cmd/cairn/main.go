@@ -1,5 +1,6 @@
-// Command cairn is the cairn command-line interface. "cairn repo" works with
-// a repository directly; the commands live in chunkstore/repocli.
+// Command cairn is the cairn command-line interface. The cluster commands
+// (install, location, backup, restore, schedule) live in controlplane/cli;
+// "cairn repo" works with a repository directly, from chunkstore/repocli.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/chunkstore/repocli"
+	"github.com/cairnbackup/cairn/controlplane/cli"
 )
 
 func main() {
@@ -35,16 +37,19 @@ func run() int {
 		<-ctx.Done() // ends at the latest when run returns and stop cancels ctx
 		stop()
 	}()
-	root := &cobra.Command{
-		Use:           "cairn",
-		Short:         "cairn backs up Kubernetes clusters and their volumes",
-		SilenceErrors: true,
-		SilenceUsage:  true,
-	}
-	root.AddCommand(repocli.NewCommand())
+	root := cli.NewCommand(cli.Config{Extra: []*cobra.Command{repocli.NewCommand()}})
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cairn: %s\n", err)
+	}
+	return exitCode(err)
+}
+
+// exitCode is the cluster CLI's code (0, 1, 2), or the repository CLI's
+// own (3: finished with unreadable entries) for what cairn repo returns.
+func exitCode(err error) int {
+	if code := cli.ExitCode(err); code != cli.ExitError {
+		return code
 	}
 	return repocli.ExitCode(err)
 }

@@ -17,6 +17,10 @@
 // API objects are collected and stored before the pre-hooks run, so the
 // application is frozen only while its volumes are snapshotted.
 //
+// A Backup annotated cairn.dev/cancel-requested is stopped at its next
+// reconcile, whatever its phase: unfinished work items become Canceled
+// and the backup ends Failed, reason Canceled (see the API doc).
+//
 // Deleting a Backup (by a user, its TTL or a Schedule's retention) forgets
 // its snapshots and manifest in the repository through a finalizer; prune
 // frees the data later.

@@ -120,6 +120,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if b.Annotations[v1alpha1.AnnotationSynced] != "" {
 		return ctrl.Result{}, nil // imported from a location: already done elsewhere
 	}
+	if cancelRequested(&b) {
+		return r.cancel(ctx, &b)
+	}
 	switch b.Status.Phase {
 	case "", v1alpha1.BackupNew:
 		return r.start(ctx, &b)

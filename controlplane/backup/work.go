@@ -79,19 +79,7 @@ func (r *Reconciler) waitSnapshots(ctx context.Context, b *v1alpha1.Backup, want
 // cancelWork marks a failed backup's unfinished work items Canceled, so
 // agents stop and release their snapshots.
 func (r *Reconciler) cancelWork(ctx context.Context, b *v1alpha1.Backup) {
-	items, err := r.workItems(ctx, b)
-	if err != nil {
-		return
-	}
-	for i := range items {
-		vb := &items[i]
-		if vb.Status.Phase.Done() {
-			continue
-		}
-		vb.Status.Phase = v1alpha1.WorkCanceled
-		vb.Status.Message = "the backup failed: " + firstOr(b.Status.Errors, "canceled")
-		_ = r.Client.Status().Update(ctx, vb)
-	}
+	r.stopWork(ctx, b, "the backup failed: "+firstOr(b.Status.Errors, "canceled"))
 }
 
 func firstOr(list []string, def string) string {

@@ -89,3 +89,8 @@ func backupTime(b *v1alpha1.Backup) time.Time {
 	}
 	return b.CreationTimestamp.Time
 }
+
+// BackupTime is where retention places a Backup in time, exported so the
+// CLI's schedule describe shows what retention would keep exactly as this
+// controller decides it.
+func BackupTime(b *v1alpha1.Backup) time.Time { return backupTime(b) }

@@ -24,6 +24,19 @@
 //  5. Agents upload, reporting status.progress, and end in Completed (with
 //     status.snapshotID) or Failed (with status.message).
 //
+// # Canceling a backup
+//
+// A running Backup is canceled by setting the annotation
+// cairn.dev/cancel-requested (`cairn backup cancel` writes the time of
+// the request). An annotation rather than a spec field keeps the request
+// out of Schedule templates and backup manifests, and works on any phase.
+// At its next reconcile the controller marks every unfinished VolumeBackup
+// Canceled (agents treat Canceled, like the item's deletion, as "stop and
+// clean up") and ends the Backup Failed, with the condition Ready=False,
+// reason Canceled, "canceled by user". A backup in its freeze window sees
+// the request once the window closes (at most the snapshot timeout), so
+// post-hooks always run. On a finished Backup the annotation does nothing.
+//
 // Agents watch only their own node's work items by the field selector
 // spec.nodeName=<node> (a CRD selectable field) or the label cairn.dev/node.
 package v1alpha1

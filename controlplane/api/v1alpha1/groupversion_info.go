@@ -47,6 +47,10 @@ const (
 	LabelWorkItem = "cairn.dev/work-item"
 	// AnnotationVolumePolicy on a PVC overrides the Backup's volume policy.
 	AnnotationVolumePolicy = "cairn.dev/volume-policy"
+	// AnnotationCancel on a Backup asks the controller to stop it (see the
+	// package doc, "Canceling a backup"). The CLI writes the time of the
+	// request (RFC 3339); any non-empty value counts.
+	AnnotationCancel = "cairn.dev/cancel-requested"
 	// AnnotationSynced marks a Backup imported from a location by the sync
 	// controller.
 	AnnotationSynced = "cairn.dev/synced-from"
