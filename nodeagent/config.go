@@ -23,7 +23,9 @@ type Config struct {
 	// Namespace is where cairn's objects live.
 	Namespace string
 	// StateDir holds the agent's private mounts and its journal; it must
-	// survive a restart of the agent (a hostPath on the node).
+	// survive a restart of the agent (a hostPath on the node). The default
+	// is under the kubelet's plugin directory because CSI drivers publish
+	// into it from their own pods, and those see only the kubelet's tree.
 	StateDir string
 	// KubeletDir is the kubelet's root directory, for the CSI sockets and
 	// the pod-volume directories; default /var/lib/kubelet.
@@ -73,7 +75,7 @@ const DefaultMaxConcurrent = 2
 
 // DefaultConfig returns the defaults for node.
 func DefaultConfig(node string) Config {
-	return Config{NodeName: node, Namespace: "cairn-system", StateDir: "/var/lib/cairn/agent",
+	return Config{NodeName: node, Namespace: "cairn-system", StateDir: "/var/lib/kubelet/plugins/cairn.dev/agent",
 		KubeletDir: "/var/lib/kubelet", KeepBaseSnapshots: true}
 }
 
