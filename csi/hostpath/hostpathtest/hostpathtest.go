@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,7 +72,7 @@ func Start(t testing.TB, cfg hostpath.Config) *Driver {
 	t.Cleanup(func() {
 		d.shutdown(t)
 		if t.Failed() {
-			t.Logf("driver log:\n%s", d.logs.String())
+			t.Logf("driver log (tail):\n%s", d.logs.Tail(32<<10))
 		}
 		for _, dir := range []string{d.Work, sockDir, cfg.Root} {
 			if err := os.RemoveAll(dir); err != nil {
@@ -200,6 +201,19 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+// Tail returns the last n bytes, from a line start.
+func (b *Buffer) Tail(n int) string {
+	s := b.String()
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
 }
 
 func (b *Buffer) String() string {

@@ -130,7 +130,7 @@ func StartProcess(t testing.TB, cfg hostpath.Config) *Process {
 	t.Cleanup(func() {
 		p.cleanup(t)
 		if t.Failed() {
-			t.Logf("driver process log:\n%s", p.logs.String())
+			t.Logf("driver process log (tail):\n%s", p.logs.Tail(32<<10))
 		}
 		for _, dir := range []string{p.Work, sockDir, cfg.Root} {
 			if err := os.RemoveAll(dir); err != nil {
