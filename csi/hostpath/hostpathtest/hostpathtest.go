@@ -138,6 +138,16 @@ func (d *Driver) Restart(t testing.TB) {
 	d.serve(t)
 }
 
+// RestartWith restarts the driver like Restart, with cfg changed first
+// (to switch features or faults across a restart). Root and NodeID stay.
+func (d *Driver) RestartWith(t testing.TB, change func(*hostpath.Config)) {
+	t.Helper()
+	root, node := d.cfg.Root, d.cfg.NodeID
+	change(&d.cfg)
+	d.cfg.Root, d.cfg.NodeID = root, node
+	d.Restart(t)
+}
+
 // Logs returns what the driver logged so far.
 func (d *Driver) Logs() string { return d.logs.String() }
 
