@@ -218,10 +218,10 @@ func (d *Driver) open() error {
 	if err := d.lay.removeTemp(); err != nil {
 		return err
 	}
+	d.detachLeakedLoops() // before removeOrphans deletes their images
 	if err := d.removeOrphans(); err != nil {
 		return err
 	}
-	d.detachLeakedLoops()
 	d.log.Info("driver state loaded", "root", d.cfg.Root, "volumes", len(st.Volumes),
 		"snapshots", len(st.Snapshots), "published", len(st.Publications), "staged", len(st.Stages),
 		"loopDevices", d.useLoop)
