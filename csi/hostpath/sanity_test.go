@@ -1,7 +1,6 @@
 package hostpath_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -112,31 +111,7 @@ type capabilitySet struct {
 }
 
 func capabilitiesOf(t *testing.T, d *hostpathtest.Driver) capabilitySet {
-	c := newClient(t, d.Conn(t), d.Work)
-	cs := capabilitySet{plugin: map[csi.PluginCapability_Service_Type]bool{},
-		controller: map[csi.ControllerServiceCapability_RPC_Type]bool{}, node: map[csi.NodeServiceCapability_RPC_Type]bool{}}
-	pc, err := c.id.GetPluginCapabilities(context.Background(), &csi.GetPluginCapabilitiesRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range pc.GetCapabilities() {
-		cs.plugin[x.GetService().GetType()] = true
-	}
-	cc, err := c.ctrl.ControllerGetCapabilities(context.Background(), &csi.ControllerGetCapabilitiesRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range cc.GetCapabilities() {
-		cs.controller[x.GetRpc().GetType()] = true
-	}
-	nc, err := c.node.NodeGetCapabilities(context.Background(), &csi.NodeGetCapabilitiesRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range nc.GetCapabilities() {
-		cs.node[x.GetRpc().GetType()] = true
-	}
-	return cs
+	return capabilitiesOfClient(t, newClient(t, d.Conn(t), d.Work))
 }
 
 // skipReasons maps each csi-sanity skip message this driver may produce to
