@@ -280,9 +280,9 @@ func (d *Driver) UsesLoopDevices() bool { return d.useLoop }
 // Root returns the absolute root directory.
 func (d *Driver) Root() string { return d.cfg.Root }
 
-// Close releases the root. Mounts and loop devices stay in place so that a
-// driver started again over the same root can unpublish them; ReleaseAll
-// removes them.
+// Close releases the root; call it after Serve has returned. Mounts and
+// loop devices stay in place so that a driver started again over the same
+// root can unpublish them; ReleaseAll removes them.
 func (d *Driver) Close() error {
 	if d.lock == nil {
 		return nil

@@ -49,8 +49,9 @@ type Driver struct {
 }
 
 // Start runs a driver in-process. Empty cfg.Root and cfg.NodeID default to
-// a temporary directory and "node-1"; a nil cfg.Logger logs JSON at debug
-// level into Logs (and into the test log if the test fails).
+// a temporary directory (removed at cleanup; a root the caller names is
+// released but kept) and "node-1"; a nil cfg.Logger logs JSON at debug
+// level into Logs (and its tail into the test log if the test fails).
 func Start(t testing.TB, cfg hostpath.Config) *Driver {
 	t.Helper()
 	d := &Driver{logs: &Buffer{}}
@@ -58,7 +59,8 @@ func Start(t testing.TB, cfg hostpath.Config) *Driver {
 	sockDir := mkdirTemp(t, "csi-")
 	d.Socket = filepath.Join(sockDir, "csi.sock")
 	d.Endpoint = "unix://" + d.Socket
-	if cfg.Root == "" {
+	ownRoot := cfg.Root == ""
+	if ownRoot {
 		cfg.Root = mkdirTemp(t, "csi-root-")
 	}
 	if cfg.NodeID == "" {
@@ -74,7 +76,11 @@ func Start(t testing.TB, cfg hostpath.Config) *Driver {
 		if t.Failed() {
 			t.Logf("driver log (tail):\n%s", d.logs.Tail(32<<10))
 		}
-		for _, dir := range []string{d.Work, sockDir, cfg.Root} {
+		dirs := []string{d.Work, sockDir}
+		if ownRoot {
+			dirs = append(dirs, cfg.Root)
+		}
+		for _, dir := range dirs {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Errorf("remove %s: %v", dir, err)
 			}

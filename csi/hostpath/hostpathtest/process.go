@@ -115,7 +115,8 @@ func StartProcess(t testing.TB, cfg hostpath.Config) *Process {
 	sockDir := mkdirTemp(t, "csi-")
 	p.Socket = filepath.Join(sockDir, "csi.sock")
 	p.Endpoint = "unix://" + p.Socket
-	if cfg.Root == "" {
+	ownRoot := cfg.Root == ""
+	if ownRoot {
 		cfg.Root = mkdirTemp(t, "csi-root-")
 	}
 	if cfg.NodeID == "" {
@@ -132,7 +133,11 @@ func StartProcess(t testing.TB, cfg hostpath.Config) *Process {
 		if t.Failed() {
 			t.Logf("driver process log (tail):\n%s", p.logs.Tail(32<<10))
 		}
-		for _, dir := range []string{p.Work, sockDir, cfg.Root} {
+		dirs := []string{p.Work, sockDir}
+		if ownRoot {
+			dirs = append(dirs, cfg.Root)
+		}
+		for _, dir := range dirs {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Errorf("remove %s: %v", dir, err)
 			}
