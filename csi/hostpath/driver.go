@@ -232,7 +232,7 @@ func (d *Driver) loopAvailable() (bool, error) {
 	if d.cfg.Loop == LoopOff {
 		return false, nil
 	}
-	err := probeLoopControl()
+	err := d.probeLoop()
 	if err == nil {
 		return true, nil
 	}

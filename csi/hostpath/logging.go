@@ -66,7 +66,7 @@ func (d *Driver) logRPC(ctx context.Context, method string, req any, start time.
 	attrs := []slog.Attr{
 		slog.String("rpc", rpc),
 		slog.String("code", st.Code().String()),
-		slog.Duration("duration", time.Since(start)),
+		slog.String("duration", time.Since(start).Round(time.Microsecond).String()),
 	}
 	if m, ok := req.(proto.Message); ok {
 		attrs = append(attrs, slog.String("request", redactedJSON(m)))
