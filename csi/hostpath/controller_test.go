@@ -48,6 +48,9 @@ func TestCreateVolumeRules(t *testing.T) {
 	if len(topo) != 1 || topo[0].GetSegments()[hostpath.TopologyKey] != "n1" {
 		t.Fatalf("topology %v", topo)
 	}
+	if v.GetVolumeContext()[hostpath.VolumeNameKey] != "v" {
+		t.Fatalf("volume context %v lacks the name", v.GetVolumeContext())
+	}
 	if again := c.createVolume("v", blockCap(rw), 5000, nil); again.GetVolumeId() != v.GetVolumeId() {
 		t.Fatal("same name and arguments made a second volume")
 	}

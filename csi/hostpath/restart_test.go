@@ -64,6 +64,10 @@ func tearDownEverything(t *testing.T, c *client, root string, pubs []publication
 	if got := readAt(t, pubs[2].target, 1<<20, 10); !bytes.Equal(got, []byte("block kept")) {
 		t.Fatalf("read-only block publication reads %q after the restart", got)
 	}
+	inv, err := hostpath.ReadInventory(root)
+	if err != nil || len(inv.Volumes) != 2 || len(inv.Snapshots) != 2 || len(inv.Staged) != 2 || len(inv.Published) != 3 {
+		t.Fatalf("inventory before teardown: %+v, %v", inv, err)
+	}
 	images := imagesUnder(t, root)
 	unpublishTarget(t, c, pubs[2].volID, pubs[2].target)
 	c.unpublish(pubs[1])
@@ -85,6 +89,9 @@ func tearDownEverything(t *testing.T, c *client, root string, pubs []publication
 		if mounted(t, p.target) || mounted(t, p.staging) {
 			t.Errorf("%s or %s is still mounted", p.target, p.staging)
 		}
+	}
+	if inv, err := hostpath.ReadInventory(root); err != nil || !inv.Empty() {
+		t.Errorf("inventory after teardown: %+v, %v", inv, err)
 	}
 	for _, dir := range []string{"volumes", "snapshots", "tmp"} {
 		if entries, _ := os.ReadDir(filepath.Join(root, dir)); len(entries) != 0 {
