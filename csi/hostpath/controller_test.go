@@ -1,6 +1,7 @@
 package hostpath_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -116,4 +117,41 @@ func TestListPagination(t *testing.T) {
 	}
 	_, err := c.ctrl.ListVolumes(ctx(t), &csi.ListVolumesRequest{StartingToken: "bogus"})
 	wantCode(t, err, codes.Aborted, "a token the driver never issued")
+}
+
+// TestConcurrentCreateSameName: calls racing on one name make one volume;
+// each gets that volume or Aborted (the spec's "operation pending").
+func TestConcurrentCreateSameName(t *testing.T) {
+	_, c := startDriver(t, hostpath.Config{})
+	const n = 8
+	ids := make(chan string, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := c.ctrl.CreateVolume(ctx(t), &csi.CreateVolumeRequest{Name: "race", VolumeCapabilities: []*csi.VolumeCapability{blockCap(rw)},
+				CapacityRange: &csi.CapacityRange{RequiredBytes: 64 << 20}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- r.GetVolume().GetVolumeId()
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		wantCode(t, err, codes.Aborted, "a racing CreateVolume")
+	}
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	list, err := c.ctrl.ListVolumes(ctx(t), &csi.ListVolumesRequest{})
+	if err != nil || len(seen) != 1 || len(list.GetEntries()) != 1 {
+		t.Fatalf("racing creates: IDs %v, %d volumes listed (%v)", seen, len(list.GetEntries()), err)
+	}
 }
