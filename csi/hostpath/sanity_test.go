@@ -2,7 +2,6 @@ package hostpath_test
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,7 +13,6 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
-	"k8s.io/klog/v2"
 
 	"github.com/cairnbackup/cairn/csi/hostpath"
 	"github.com/cairnbackup/cairn/csi/hostpath/hostpathtest"
@@ -59,8 +57,6 @@ func TestSanity(t *testing.T) {
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
 	reporterCfg.Succinct, reporterCfg.NoColor = true, true
-	klog.SetOutput(io.Discard) // csi-sanity's cleanup chatter
-	klog.LogToStderr(false)
 	if !ginkgo.RunSpecs(t, "csi-sanity", suiteCfg, reporterCfg) {
 		t.Error("csi-sanity failed")
 	}
