@@ -70,7 +70,7 @@ func parseBlockMap(b []byte) (*blockMap, error) {
 	}
 	bs := int64(binary.LittleEndian.Uint32(b[8:]))
 	capacity := binary.LittleEndian.Uint64(b[16:])
-	if bs < 512 || bs&(bs-1) != 0 || capacity > 1<<62 {
+	if bs < 512 || bs&(bs-1) != 0 || capacity > 1<<62 || binary.LittleEndian.Uint32(b[12:]) != 0 {
 		return nil, fmt.Errorf("block map header: block size %d, capacity %d", bs, capacity)
 	}
 	n := (int64(capacity) + bs - 1) / bs

@@ -23,6 +23,10 @@ type controllerServer struct {
 	d *Driver
 }
 
+// VolumeNameKey is the volume_context key holding the name a volume was
+// created with.
+const VolumeNameKey = "hostpath.csi.cairn.dev/name"
+
 const (
 	// defaultVolumeSize applies when a request names no capacity; images
 	// are sparse, so it costs nothing until written.
@@ -330,8 +334,12 @@ func (d *Driver) commitVolume(rec *volumeRecord) error {
 
 func (d *Driver) csiVolume(v *volumeRecord) *csi.Volume {
 	out := &csi.Volume{
-		VolumeId:           v.ID,
-		CapacityBytes:      v.CapacityBytes,
+		VolumeId:      v.ID,
+		CapacityBytes: v.CapacityBytes,
+		// The name is this driver's courtesy: ListVolumes then shows
+		// which request made a volume, which a janitor looking for its
+		// own leftovers needs. The spec's Volume has no name field.
+		VolumeContext:      map[string]string{VolumeNameKey: v.Name},
 		AccessibleTopology: d.topology(),
 	}
 	switch {

@@ -38,7 +38,10 @@ func (s *controllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 		return snapshotResponse(rec), err
 	}
 	defer s.d.unpin(rec.SourceVolumeID)
-	if err := s.d.buildSnapshot(ctx, rec, src); err != nil {
+	// The cut runs to its end even if the caller gives up: its retry (same
+	// name) then finds the snapshot made, where an abandoned cut would make
+	// a caller with a short timeout retry forever.
+	if err := s.d.buildSnapshot(context.WithoutCancel(ctx), rec, src); err != nil {
 		return nil, internal(err)
 	}
 	if err := s.d.commitSnapshot(rec); err != nil {

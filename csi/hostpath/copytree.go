@@ -79,17 +79,33 @@ func (c *treeCopier) copyDir(src, dst string, st *unix.Stat_t) error {
 	for _, e := range entries {
 		s, t := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
 		var est unix.Stat_t
-		if err := unix.Lstat(s, &est); err != nil {
+		err := unix.Lstat(s, &est)
+		if errors.Is(err, unix.ENOENT) {
+			continue // removed since ReadDir: it is not in the copy
+		}
+		if err != nil {
 			return fmt.Errorf("stat %s: %w", s, err)
 		}
 		if est.Dev != c.dev {
 			continue // a mount point inside the volume: not the volume's data
 		}
 		if err := c.copyEntry(s, t, &est); err != nil {
+			if errors.Is(err, unix.ENOENT) && vanished(s) {
+				os.RemoveAll(t)
+				continue
+			}
 			return err
 		}
 	}
 	return copyMetadata(src, dst, st)
+}
+
+// vanished reports whether a source entry was removed while it was being
+// copied: a volume written during a snapshot loses entries, which is a
+// race to skip, not a failure.
+func vanished(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, os.ErrNotExist)
 }
 
 func copyRegular(src, dst string) error {

@@ -96,5 +96,6 @@
 // Config.Faults, Config.Hangs and, at run time, SetFault, InjectFault,
 // SetHang and ClearFaults make named RPCs fail or block (faults.go);
 // Calls counts them. Config.Secrets makes the Controller RPCs demand
-// secrets.
+// secrets. Inventory and ReadInventory list what a root holds, for
+// asserting that a consumer cleaned up after itself.
 package hostpath

@@ -218,10 +218,10 @@ func (d *Driver) open() error {
 	if err := d.lay.removeTemp(); err != nil {
 		return err
 	}
+	d.detachLeakedLoops() // before removeOrphans deletes their images
 	if err := d.removeOrphans(); err != nil {
 		return err
 	}
-	d.detachLeakedLoops()
 	d.log.Info("driver state loaded", "root", d.cfg.Root, "volumes", len(st.Volumes),
 		"snapshots", len(st.Snapshots), "published", len(st.Publications), "staged", len(st.Stages),
 		"loopDevices", d.useLoop)
@@ -232,7 +232,7 @@ func (d *Driver) loopAvailable() (bool, error) {
 	if d.cfg.Loop == LoopOff {
 		return false, nil
 	}
-	err := probeLoopControl()
+	err := d.probeLoop()
 	if err == nil {
 		return true, nil
 	}
@@ -280,9 +280,9 @@ func (d *Driver) UsesLoopDevices() bool { return d.useLoop }
 // Root returns the absolute root directory.
 func (d *Driver) Root() string { return d.cfg.Root }
 
-// Close releases the root. Mounts and loop devices stay in place so that a
-// driver started again over the same root can unpublish them; ReleaseAll
-// removes them.
+// Close releases the root; call it after Serve has returned. Mounts and
+// loop devices stay in place so that a driver started again over the same
+// root can unpublish them; ReleaseAll removes them.
 func (d *Driver) Close() error {
 	if d.lock == nil {
 		return nil

@@ -63,14 +63,20 @@ func (l layout) init() error {
 	return nil
 }
 
+// removeTemp empties tmp/ and removes state-file temporaries that a crash
+// during writeFileAtomic left in the root.
 func (l layout) removeTemp() error {
 	entries, err := os.ReadDir(l.tmpDir())
 	if err != nil {
 		return fmt.Errorf("list %s: %w", l.tmpDir(), err)
 	}
+	leftovers, _ := filepath.Glob(filepath.Join(l.root, ".tmp-*"))
 	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(l.tmpDir(), e.Name())); err != nil {
-			return fmt.Errorf("remove leftover %s: %w", e.Name(), err)
+		leftovers = append(leftovers, filepath.Join(l.tmpDir(), e.Name()))
+	}
+	for _, p := range leftovers {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("remove leftover %s: %w", p, err)
 		}
 	}
 	return nil

@@ -55,14 +55,18 @@ func (s *recordingStream) RecvMsg(m any) error {
 
 func (d *Driver) logRPC(ctx context.Context, method string, req any, start time.Time, err error) {
 	st := status.Convert(err)
+	rpc := path.Base(method)
 	level := slog.LevelInfo
-	if st.Code() != codes.OK {
+	switch {
+	case st.Code() != codes.OK:
 		level = slog.LevelWarn
+	case quietRPCs[rpc]:
+		level = slog.LevelDebug
 	}
 	attrs := []slog.Attr{
-		slog.String("rpc", path.Base(method)),
+		slog.String("rpc", rpc),
 		slog.String("code", st.Code().String()),
-		slog.Duration("duration", time.Since(start)),
+		slog.String("duration", time.Since(start).Round(time.Microsecond).String()),
 	}
 	if m, ok := req.(proto.Message); ok {
 		attrs = append(attrs, slog.String("request", redactedJSON(m)))
@@ -71,6 +75,14 @@ func (d *Driver) logRPC(ctx context.Context, method string, req any, start time.
 		attrs = append(attrs, slog.String("error", st.Message()))
 	}
 	d.log.LogAttrs(ctx, level, "rpc", attrs...)
+}
+
+// quietRPCs change nothing and are polled by COs and sidecars; they are
+// logged at debug level so the info log shows what happened.
+var quietRPCs = map[string]bool{
+	"GetPluginInfo": true, "GetPluginCapabilities": true, "Probe": true,
+	"ControllerGetCapabilities": true, "NodeGetCapabilities": true, "NodeGetInfo": true,
+	"GetCapacity": true, "NodeGetVolumeStats": true,
 }
 
 // redactedJSON renders m with the value of every field the CSI spec marks

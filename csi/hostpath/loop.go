@@ -16,12 +16,21 @@ const (
 	loopMajor   = 7
 )
 
-func probeLoopControl() error {
-	f, err := os.OpenFile(loopControl, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", loopControl, err)
+// probeLoop attaches and detaches a loop device on a scratch image. Only
+// doing it tells: /dev/loop-control can often be opened where configuring
+// a device is denied (a container without the capability, no free nodes).
+func (d *Driver) probeLoop() error {
+	img := d.lay.tmpPath("loop-probe.img")
+	os.Remove(img) // a leftover from a crash during the probe
+	if err := createEmpty(img, kindBlock, 1<<20); err != nil {
+		return err
 	}
-	return f.Close()
+	defer os.Remove(img)
+	dev, err := attachLoop(img, true)
+	if err != nil {
+		return err
+	}
+	return detachLoop(dev, img)
 }
 
 // attachLoop binds image to a free loop device and returns its node. A

@@ -1,17 +1,3 @@
-// Package hostpathtest runs cairn's reference CSI driver (csi/hostpath)
-// inside tests: in the test process (Start) or as a separate
-// cairn-csi-hostpath process that can be killed and restarted
-// (StartProcess).
-//
-// Either way the driver listens on a unix socket in a short temporary
-// directory (socket paths must stay under about 100 bytes, which
-// t.TempDir's long names break), and the test's cleanup stops it,
-// unpublishes and unstages whatever is still mounted, detaches its loop
-// devices and removes its directories.
-//
-// Put staging and target paths under Work: t.TempDir directories made
-// after Start are removed before this package's cleanup runs, which would
-// delete through still-mounted targets.
 package hostpathtest
 
 import (
@@ -22,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,8 +35,9 @@ type Driver struct {
 }
 
 // Start runs a driver in-process. Empty cfg.Root and cfg.NodeID default to
-// a temporary directory and "node-1"; a nil cfg.Logger logs JSON at debug
-// level into Logs (and into the test log if the test fails).
+// a temporary directory (removed at cleanup; a root the caller names is
+// released but kept) and "node-1"; a nil cfg.Logger logs JSON at debug
+// level into Logs (and its tail into the test log if the test fails).
 func Start(t testing.TB, cfg hostpath.Config) *Driver {
 	t.Helper()
 	d := &Driver{logs: &Buffer{}}
@@ -57,7 +45,8 @@ func Start(t testing.TB, cfg hostpath.Config) *Driver {
 	sockDir := mkdirTemp(t, "csi-")
 	d.Socket = filepath.Join(sockDir, "csi.sock")
 	d.Endpoint = "unix://" + d.Socket
-	if cfg.Root == "" {
+	ownRoot := cfg.Root == ""
+	if ownRoot {
 		cfg.Root = mkdirTemp(t, "csi-root-")
 	}
 	if cfg.NodeID == "" {
@@ -71,9 +60,13 @@ func Start(t testing.TB, cfg hostpath.Config) *Driver {
 	t.Cleanup(func() {
 		d.shutdown(t)
 		if t.Failed() {
-			t.Logf("driver log:\n%s", d.logs.String())
+			t.Logf("driver log (tail):\n%s", d.logs.Tail(32<<10))
 		}
-		for _, dir := range []string{d.Work, sockDir, cfg.Root} {
+		dirs := []string{d.Work, sockDir}
+		if ownRoot {
+			dirs = append(dirs, cfg.Root)
+		}
+		for _, dir := range dirs {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Errorf("remove %s: %v", dir, err)
 			}
@@ -135,6 +128,16 @@ func (d *Driver) Restart(t testing.TB) {
 		t.Fatalf("close driver: %v", err)
 	}
 	d.serve(t)
+}
+
+// RestartWith restarts the driver like Restart, with cfg changed first
+// (to switch features or faults across a restart). Root and NodeID stay.
+func (d *Driver) RestartWith(t testing.TB, change func(*hostpath.Config)) {
+	t.Helper()
+	root, node := d.cfg.Root, d.cfg.NodeID
+	change(&d.cfg)
+	d.cfg.Root, d.cfg.NodeID = root, node
+	d.Restart(t)
 }
 
 // Logs returns what the driver logged so far.
@@ -200,6 +203,19 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+// Tail returns the last n bytes, from a line start.
+func (b *Buffer) Tail(n int) string {
+	s := b.String()
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
 }
 
 func (b *Buffer) String() string {

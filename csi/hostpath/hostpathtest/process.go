@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ func buildBinary() (string, error) {
 	}
 	out := filepath.Join(dir, "cairn-csi-hostpath")
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
-	cmd := exec.Command(goTool(), "build", "-o", tmp, "./cmd/cairn-csi-hostpath")
+	cmd := exec.Command(goTool(), "build", "-buildvcs=false", "-o", tmp, "./cmd/cairn-csi-hostpath")
 	cmd.Dir = mod
 	if b, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)
@@ -82,13 +83,13 @@ func moduleRoot() (string, error) {
 	}
 }
 
+// goTool finds the go command: on PATH, else in the GOROOT that built
+// this test binary.
 func goTool() string {
-	if p := filepath.Join(os.Getenv("GOROOT"), "bin", "go"); os.Getenv("GOROOT") != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
 	}
-	return "go"
+	return filepath.Join(runtime.GOROOT(), "bin", "go") //lint:ignore SA1019 only a fallback when go is not on PATH
 }
 
 // Process is a cairn-csi-hostpath process.
@@ -115,7 +116,8 @@ func StartProcess(t testing.TB, cfg hostpath.Config) *Process {
 	sockDir := mkdirTemp(t, "csi-")
 	p.Socket = filepath.Join(sockDir, "csi.sock")
 	p.Endpoint = "unix://" + p.Socket
-	if cfg.Root == "" {
+	ownRoot := cfg.Root == ""
+	if ownRoot {
 		cfg.Root = mkdirTemp(t, "csi-root-")
 	}
 	if cfg.NodeID == "" {
@@ -130,9 +132,13 @@ func StartProcess(t testing.TB, cfg hostpath.Config) *Process {
 	t.Cleanup(func() {
 		p.cleanup(t)
 		if t.Failed() {
-			t.Logf("driver process log:\n%s", p.logs.String())
+			t.Logf("driver process log (tail):\n%s", p.logs.Tail(32<<10))
 		}
-		for _, dir := range []string{p.Work, sockDir, cfg.Root} {
+		dirs := []string{p.Work, sockDir}
+		if ownRoot {
+			dirs = append(dirs, cfg.Root)
+		}
+		for _, dir := range dirs {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Errorf("remove %s: %v", dir, err)
 			}
