@@ -136,6 +136,10 @@ type VolumeRequest struct {
 	// Topology, when set, asks for a volume reachable from it (preferred
 	// and required: the agent must be able to mount what it creates).
 	Topology map[string]string
+	// ReaderOnly asks for a volume only ever published read-only, which
+	// lets a driver back a volume from a snapshot with the snapshot's data
+	// in place instead of a copy.
+	ReaderOnly bool
 }
 
 // Volume is a driver's volume.
@@ -152,7 +156,7 @@ type Volume struct {
 func (c *Conn) CreateVolume(ctx context.Context, r VolumeRequest) (Volume, error) {
 	req := &csi.CreateVolumeRequest{Name: r.Name, Parameters: r.Parameters, Secrets: r.Secrets,
 		CapacityRange:      &csi.CapacityRange{RequiredBytes: r.CapacityBytes},
-		VolumeCapabilities: []*csi.VolumeCapability{Capability(r.Access, r.FSType, false)}}
+		VolumeCapabilities: []*csi.VolumeCapability{Capability(r.Access, r.FSType, r.ReaderOnly)}}
 	if r.FromSnapshot != "" {
 		req.VolumeContentSource = &csi.VolumeContentSource{Type: &csi.VolumeContentSource_Snapshot{
 			Snapshot: &csi.VolumeContentSource_SnapshotSource{SnapshotId: r.FromSnapshot}}}

@@ -26,21 +26,23 @@ func (c *Conn) NodeInfo(ctx context.Context) (NodeInfo, error) {
 // filesystem volume TargetPath is a directory; for a block volume it is a
 // file the device is bound onto.
 type Mounting struct {
-	VolumeID      string
-	Access        AccessType
-	FSType        string
-	ReadOnly      bool
-	StagingPath   string
-	TargetPath    string
-	VolumeContext map[string]string
-	StageSecrets  map[string]string
-	PublishSecret map[string]string
+	VolumeID string
+	Access   AccessType
+	FSType   string
+	// ReadOnly publishes read-only; ReaderOnly says the volume was created
+	// reader-only (VolumeRequest.ReaderOnly), so its capability says so.
+	ReadOnly, ReaderOnly bool
+	StagingPath          string
+	TargetPath           string
+	VolumeContext        map[string]string
+	StageSecrets         map[string]string
+	PublishSecret        map[string]string
 }
 
 // Stage runs NodeStageVolume.
 func (c *Conn) Stage(ctx context.Context, m Mounting) error {
 	req := &csi.NodeStageVolumeRequest{VolumeId: m.VolumeID, StagingTargetPath: m.StagingPath,
-		VolumeCapability: Capability(m.Access, m.FSType, false), VolumeContext: m.VolumeContext, Secrets: m.StageSecrets}
+		VolumeCapability: Capability(m.Access, m.FSType, m.ReaderOnly), VolumeContext: m.VolumeContext, Secrets: m.StageSecrets}
 	_, err := invoke(ctx, c, "NodeStageVolume", req, m.StageSecrets, c.node.NodeStageVolume)
 	return err
 }
@@ -48,7 +50,7 @@ func (c *Conn) Stage(ctx context.Context, m Mounting) error {
 // Publish runs NodePublishVolume; staged tells whether Stage ran first.
 func (c *Conn) Publish(ctx context.Context, m Mounting, staged bool) error {
 	req := &csi.NodePublishVolumeRequest{VolumeId: m.VolumeID, TargetPath: m.TargetPath, Readonly: m.ReadOnly,
-		VolumeCapability: Capability(m.Access, m.FSType, false), VolumeContext: m.VolumeContext, Secrets: m.PublishSecret}
+		VolumeCapability: Capability(m.Access, m.FSType, m.ReaderOnly), VolumeContext: m.VolumeContext, Secrets: m.PublishSecret}
 	if staged {
 		req.StagingTargetPath = m.StagingPath
 	}

@@ -198,7 +198,7 @@ func (a *Agent) mountSnapshot(ctx context.Context, j *backupJob, dr *driver, sc 
 		return "", err
 	}
 	tv, err := dr.controller.CreateVolume(ctx, csi.VolumeRequest{Name: j.w.rec.VolumeName, CapacityBytes: capacity, Access: access,
-		FromSnapshot: snap.ID, Parameters: driverParameters(sc), Secrets: sec.provisioner, Topology: dr.info.Topology})
+		FromSnapshot: snap.ID, Parameters: driverParameters(sc), Secrets: sec.provisioner, Topology: dr.info.Topology, ReaderOnly: true})
 	if err != nil {
 		return "", fmt.Errorf("create a temporary volume from snapshot %s: %w", snap.ID, err)
 	}
@@ -206,7 +206,7 @@ func (a *Agent) mountSnapshot(ctx context.Context, j *backupJob, dr *driver, sc 
 	if err := a.journal.put(j.w.rec); err != nil {
 		return "", err
 	}
-	m := csi.Mounting{VolumeID: tv.ID, Access: access, ReadOnly: true, VolumeContext: tv.Context,
+	m := csi.Mounting{VolumeID: tv.ID, Access: access, ReadOnly: true, ReaderOnly: true, VolumeContext: tv.Context,
 		StageSecrets: sec.nodeStage, PublishSecret: sec.nodePublish}
 	mt, err := a.publish(ctx, j.w, dr, m, "volume")
 	if err != nil {

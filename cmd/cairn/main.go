@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairnbackup/cairn/chunkstore/repocli"
 	"github.com/cairnbackup/cairn/controlplane/cli"
+	"github.com/cairnbackup/cairn/csi/check"
 )
 
 func main() {
@@ -37,7 +38,7 @@ func run() int {
 		<-ctx.Done() // ends at the latest when run returns and stop cancels ctx
 		stop()
 	}()
-	root := cli.NewCommand(cli.Config{Extra: []*cobra.Command{repocli.NewCommand()}})
+	root := cli.NewCommand(cli.Config{Extra: []*cobra.Command{repocli.NewCommand(), check.NewCommand()}})
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cairn: %s\n", err)

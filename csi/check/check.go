@@ -69,16 +69,16 @@ func (r *Report) OK() bool {
 
 // Names of the checks, in the order they run.
 const (
-	CheckProbe            = "probe"
-	CheckFilesystemMount  = "filesystem-mount"
-	CheckBlockMount       = "block-mount"
-	CheckSnapshot         = "snapshot"
-	CheckVolumeFromSnap   = "volume-from-snapshot"
-	CheckMetadataAlloc    = "changed-blocks-allocated"
-	CheckMetadataDelta    = "changed-blocks-delta"
-	defaultSize           = 64 << 20
-	defaultTimeout        = 30 * time.Second
-	patternBlock          = 64 << 10
+	CheckProbe           = "probe"
+	CheckFilesystemMount = "filesystem-mount"
+	CheckBlockMount      = "block-mount"
+	CheckSnapshot        = "snapshot"
+	CheckVolumeFromSnap  = "volume-from-snapshot"
+	CheckMetadataAlloc   = "changed-blocks-allocated"
+	CheckMetadataDelta   = "changed-blocks-delta"
+	defaultSize          = 64 << 20
+	defaultTimeout       = 30 * time.Second
+	patternBlock         = 64 << 10
 )
 
 // Run probes the driver. An error means the probe could not start (an
