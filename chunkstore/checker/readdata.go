@@ -72,6 +72,12 @@ func (c *checker) readPack(ctx context.Context, id core.ID, size int64) error {
 		}
 		sealed := data[b.Offset : b.Offset+b.Length]
 		out, err := c.r.OpenBlob(b.ID, repoLocation(id, b), sealed, buf[:0], o)
+		if err != nil && len(indexed) > 0 && !listed(indexed, b.ID) {
+			// An indexed pack whose index entries leave this blob out: a
+			// repair dropped it as corrupt, and nothing can need it.
+			c.rep.note("%s holds %s blob %s, corrupt and not indexed (a repair dropped it); prune frees it once the pack is repacked", name, b.Type, b.ID.Short())
+			continue
+		}
 		if err != nil {
 			c.rep.problem(name, "%s blob %s: %v", b.Type, b.ID.Short(), err)
 			c.badCopy(b.ID, id, fmt.Sprintf("it is corrupt in pack %s", id.Short()))
@@ -89,4 +95,13 @@ func (c *checker) allBad(pack core.ID, blobs []index.Blob, why string) {
 	for _, b := range blobs {
 		c.badCopy(b.ID, pack, why)
 	}
+}
+
+func listed(blobs []index.Blob, id core.ID) bool {
+	for _, b := range blobs {
+		if b.ID == id {
+			return true
+		}
+	}
+	return false
 }

@@ -54,7 +54,7 @@ their data. Each is listed on stderr.`,
 	cmd.AddCommand(
 		newInitCmd(g), newBackupCmd(g), newSnapshotsCmd(g), newLsCmd(g),
 		newRestoreCmd(g), newForgetCmd(g), newPruneCmd(g), newCheckCmd(g),
-		newStatsCmd(g), newKeyCmd(g),
+		newStatsCmd(g), newKeyCmd(g), newRepairCmd(g),
 	)
 	quiet(cmd)
 	return cmd
