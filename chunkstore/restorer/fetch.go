@@ -225,6 +225,9 @@ func writeAt(path string, data []byte, off int64, create bool) error {
 			err = nil
 			continue
 		}
+		if err != nil {
+			break // n is -1: nothing was written
+		}
 		data, off = data[n:], off+int64(n)
 		if err == nil && n == 0 {
 			err = io.ErrShortWrite
@@ -232,7 +235,11 @@ func writeAt(path string, data []byte, off int64, create bool) error {
 	}
 	if err != nil {
 		unix.Close(fd)
-		return &fs.PathError{Op: fmt.Sprintf("write at %d", off), Path: path, Err: err}
+		perr := &fs.PathError{Op: fmt.Sprintf("write at %d", off), Path: path, Err: err}
+		if errors.Is(err, unix.ENOSPC) {
+			return fmt.Errorf("%w; free space on the target", perr)
+		}
+		return perr
 	}
 	if err := unix.Close(fd); err != nil {
 		return &fs.PathError{Op: "close", Path: path, Err: err}
