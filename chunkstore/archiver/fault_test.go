@@ -154,9 +154,10 @@ func TestFlippedByteIsCaught(t *testing.T) {
 	if rep.OK() || !strings.Contains(rep.Problems[0].Object, victim.ID.String()) {
 		t.Fatalf("check --read-data missed the flipped byte: %+v", rep.Problems)
 	}
-	_, err = restorer.Restore(context.Background(), r2, res.Snapshot, restorer.Options{Target: t.TempDir()})
-	if !errors.Is(err, repo.ErrCorrupt) || !strings.Contains(err.Error(), victim.ID.Short()) {
-		t.Fatalf("restore of a corrupt pack: err = %v, want ErrCorrupt naming pack %s", err, victim.ID.Short())
+	out, err := restorer.Restore(context.Background(), r2, res.Snapshot, restorer.Options{Target: t.TempDir()})
+	if err != nil || len(out.Damaged) != 1 || !errors.Is(out.Damaged[0].Err, repo.ErrCorrupt) ||
+		!strings.Contains(out.Damaged[0].Error(), victim.ID.Short()) {
+		t.Fatalf("restore of a corrupt pack: %v, damaged %v; want one damaged file naming pack %s", err, out, victim.ID.Short())
 	}
 }
 
@@ -208,9 +209,16 @@ func TestMissingPackIsNamed(t *testing.T) {
 	if rep.OK() || !strings.Contains(rep.Problems[0].String(), victim.ID.String()) || !strings.Contains(rep.Problems[0].String(), "missing") {
 		t.Fatalf("check did not name the missing pack: %v", rep.Problems)
 	}
-	_, err = restorer.Restore(context.Background(), r2, res.Snapshot, restorer.Options{Target: t.TempDir()})
-	if !errors.Is(err, repo.ErrBlobMissing) || !strings.Contains(err.Error(), "f0003.txt") {
-		t.Fatalf("restore with a missing pack: %v, want ErrBlobMissing naming the file", err)
+	// D9: the restore finishes and names every damaged file, the chunk
+	// and the pack it was in.
+	out, err := restorer.Restore(context.Background(), r2, res.Snapshot, restorer.Options{Target: t.TempDir()})
+	if err != nil || len(out.Damaged) == 0 {
+		t.Fatalf("restore with a missing pack: %v, %+v; want it to finish and list the damage", err, out)
+	}
+	for _, d := range out.Damaged {
+		if !errors.Is(d.Err, repo.ErrBlobMissing) || !strings.Contains(d.Error(), victim.ID.Short()) || d.Path == "" || d.Blob.IsNull() {
+			t.Fatalf("damage %v does not name the file, the chunk and the lost pack %s", d, victim.ID.Short())
+		}
 	}
 }
 

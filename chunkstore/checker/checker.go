@@ -11,7 +11,6 @@ import (
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/index"
 	"github.com/cairnbackup/cairn/chunkstore/repo"
-	"github.com/cairnbackup/cairn/chunkstore/snapshot"
 )
 
 // Options select how deep to check.
@@ -31,9 +30,23 @@ type Problem struct {
 
 func (p Problem) String() string { return p.Object + ": " + p.Message }
 
+// Damaged is a path of a snapshot that cannot be restored whole.
+type Damaged struct {
+	Snapshot core.ID `json:"snapshot"`
+	// Path is the file or directory inside the snapshot, "/src/a.txt".
+	Path string `json:"path"`
+	// Blob is the chunk, content list or tree that is lost or corrupt.
+	Blob core.ID `json:"blob"`
+	// Why says what happened to it.
+	Why string `json:"why"`
+}
+
 // Report is the outcome of a check.
 type Report struct {
-	Problems  []Problem `json:"problems"`
+	Problems []Problem `json:"problems"`
+	// Damaged lists, for every lost or corrupt blob a snapshot needs, the
+	// snapshot and the path that need it.
+	Damaged   []Damaged `json:"damaged"`
 	Notes     []string  `json:"notes"`
 	Keys      int       `json:"keys"`
 	Snapshots int       `json:"snapshots"`
@@ -64,10 +77,46 @@ func (r *Report) note(format string, args ...any) {
 }
 
 type checker struct {
-	r      *repo.Repository
-	opts   Options
-	rep    *Report
-	stored map[core.ID]repo.PackInfo
+	r       *repo.Repository
+	opts    Options
+	rep     *Report
+	stored  map[core.ID]repo.PackInfo
+	indexed map[core.ID][]index.Blob // by pack
+
+	// bad holds, per blob, the packs whose copy of it is lost or corrupt
+	// and why. A blob is lost when every copy the index knows is bad.
+	badMu sync.Mutex
+	bad   map[core.ID]map[core.ID]string
+}
+
+// badCopy records that pack's copy of blob is lost or corrupt.
+func (c *checker) badCopy(blob, pack core.ID, why string) {
+	c.badMu.Lock()
+	defer c.badMu.Unlock()
+	if c.bad[blob] == nil {
+		c.bad[blob] = map[core.ID]string{}
+	}
+	c.bad[blob][pack] = why
+}
+
+// lost says why blob cannot be read, or "" if some copy is intact (or
+// not known to be bad).
+func (c *checker) lost(blob core.ID) string {
+	locs := c.r.Index().LookupAll(blob)
+	if len(locs) == 0 {
+		return "it is not in any pack"
+	}
+	c.badMu.Lock()
+	defer c.badMu.Unlock()
+	why := ""
+	for _, l := range locs {
+		w, ok := c.bad[blob][l.Pack]
+		if !ok {
+			return ""
+		}
+		why = w
+	}
+	return why
 }
 
 // Check verifies r. It returns an error only when the check itself could
@@ -76,7 +125,8 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 	if opts.Workers <= 0 {
 		opts.Workers = 8
 	}
-	c := &checker{r: r, opts: opts, rep: &Report{Problems: []Problem{}, Notes: []string{}}}
+	c := &checker{r: r, opts: opts, rep: &Report{Problems: []Problem{}, Notes: []string{}, Damaged: []Damaged{}},
+		bad: map[core.ID]map[core.ID]string{}}
 	if err := c.checkKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -89,13 +139,15 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 	if err := c.checkPacks(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.checkSnapshots(ctx); err != nil {
-		return nil, err
-	}
+	// Data first, so that the walk of the snapshots can name what every
+	// corrupt blob costs.
 	if opts.ReadData {
 		if err := c.readData(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.checkSnapshots(ctx); err != nil {
+		return nil, err
 	}
 	c.rep.Blobs = r.Index().Len()
 	return c.rep, nil
@@ -164,6 +216,7 @@ func (c *checker) checkPacks(ctx context.Context) error {
 		c.stored[p.ID] = p
 	}
 	indexed := c.r.Index().PackBlobs()
+	c.indexed = indexed
 	c.rep.Packs = len(packs)
 	for _, p := range packs {
 		if _, ok := indexed[p.ID]; !ok {
@@ -175,7 +228,11 @@ func (c *checker) checkPacks(ctx context.Context) error {
 	for id, blobs := range indexed {
 		info, ok := c.stored[id]
 		if !ok {
-			c.rep.problem(repo.PackName(id), "pack is listed in the index but missing from the store; its %d blobs are lost unless stored elsewhere", len(blobs))
+			c.rep.problem(repo.PackName(id), "pack is listed in the index but missing from the store; its %d blobs are lost unless stored elsewhere "+
+				"(the snapshots and files affected are listed below)", len(blobs))
+			for _, b := range blobs {
+				c.badCopy(b.ID, id, fmt.Sprintf("pack %s, which holds it, is missing from the store", id.Short()))
+			}
 			continue
 		}
 		g.Go(func() error { c.checkHeader(gctx, id, info.Size, blobs); return nil })
@@ -196,67 +253,6 @@ func (c *checker) checkHeader(ctx context.Context, id core.ID, size int64, want 
 	for _, w := range want {
 		if h, ok := inHeader[w.ID]; !ok || h.Offset != w.Offset || h.Length != w.Length || h.Type != w.Type {
 			c.rep.problem(repo.PackName(id), "index entry for blob %s does not match the pack header", w.ID.Short())
-		}
-	}
-}
-
-// checkSnapshots walks every snapshot's trees once each.
-func (c *checker) checkSnapshots(ctx context.Context) error {
-	ids, err := c.r.ListFiles(ctx, repo.KindSnapshot)
-	if err != nil {
-		return err
-	}
-	c.rep.Snapshots = len(ids)
-	seen := map[core.ID]bool{}
-	for _, id := range ids {
-		s, err := snapshot.Load(ctx, c.r, id)
-		if errors.Is(err, core.ErrCorrupt) {
-			err = snapshot.Damaged{ID: id, Err: err}
-		}
-		if err != nil {
-			c.rep.problem("snapshots/"+id.String(), "%v", err)
-			continue
-		}
-		c.walk(ctx, "snapshot "+id.Short(), "", s.Tree, seen)
-	}
-	return nil
-}
-
-func (c *checker) walk(ctx context.Context, snap, dir string, parts []core.ID, seen map[core.ID]bool) {
-	if len(parts) == 1 && seen[parts[0]] {
-		return
-	}
-	for _, p := range parts {
-		seen[p] = true
-	}
-	nodes, err := snapshot.LoadTree(ctx, c.r, parts)
-	if err != nil {
-		c.rep.problem(snap, "directory %s/: %v", dir, err)
-		return
-	}
-	for _, n := range nodes {
-		path := dir + "/" + n.Name
-		switch n.Type {
-		case snapshot.TypeDir:
-			c.walk(ctx, snap, path, n.Subtree, seen)
-		case snapshot.TypeFile:
-			c.checkContent(ctx, snap, path, n)
-		}
-	}
-}
-
-func (c *checker) checkContent(ctx context.Context, snap, path string, n *snapshot.Node) {
-	exts, err := snapshot.Extents(ctx, c.r, n)
-	if err != nil {
-		c.rep.problem(snap, "file %s: %v", path, err)
-		return
-	}
-	idx := c.r.Index()
-	for _, e := range exts {
-		for _, id := range e.Chunks {
-			if len(idx.LookupAll(id)) == 0 {
-				c.rep.problem(snap, "file %s: chunk %s is not in any pack; the file cannot be restored whole", path, id.Short())
-			}
 		}
 	}
 }

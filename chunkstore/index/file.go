@@ -26,7 +26,8 @@ var (
 	// ErrTruncated is wrapped when an index file ends before its counts say.
 	ErrTruncated = errors.New("truncated index file")
 	// ErrCorrupt is wrapped for bad magic, invalid entries and trailing data.
-	ErrCorrupt = errors.New("corrupt index file")
+	// It wraps core.ErrCorrupt, the mark of all damaged repository bytes.
+	ErrCorrupt = fmt.Errorf("corrupt index file: %w", core.ErrCorrupt)
 	// ErrUnsupportedVersion is wrapped when the file has a version this
 	// cairn does not know, usually because a newer cairn wrote it.
 	ErrUnsupportedVersion = errors.New("unsupported index file version")

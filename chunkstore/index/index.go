@@ -138,6 +138,22 @@ func (ix *Index) Lookup(id core.ID) (Location, bool) {
 	return loc, found
 }
 
+// LookupAny returns a location of blob id, in an excluded pack if there is
+// no other. A blob whose only pack was lost still has a known length and a
+// pack to name, so a restore can place the chunks after it and say where
+// it was, and a repair can leave a hole of the right size.
+func (ix *Index) LookupAny(id core.ID) (Location, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var loc Location
+	found := false
+	ix.shards[id[0]].each(&id, func(m meta) bool {
+		loc, found = ix.location(m), true
+		return ix.excluded.has(m.packNum()) // go on looking for a visible one
+	})
+	return loc, found
+}
+
 // Has reports whether blob id is stored in a pack that is not excluded.
 func (ix *Index) Has(id core.ID) bool {
 	ix.mu.RLock()

@@ -129,6 +129,15 @@ func TestDuplicatesAndExclusion(t *testing.T) {
 		if ix.Has(solo.ID) || ix.LookupAll(solo.ID) != nil {
 			t.Fatalf("compact=%v: blob in an excluded pack is still visible", compact)
 		}
+		if got, ok := ix.LookupAny(solo.ID); !ok || got != locOf(p1, solo) {
+			t.Fatalf("compact=%v: LookupAny of a blob in an excluded pack = %+v, %v", compact, got, ok)
+		}
+		if got, ok := ix.LookupAny(dup.ID); !ok || got != locOf(p2, dupElsewhere) {
+			t.Fatalf("compact=%v: LookupAny of a blob with a visible copy = %+v, %v; want the visible one", compact, got, ok)
+		}
+		if _, ok := ix.LookupAny(idOf(0x77)); ok {
+			t.Fatalf("compact=%v: LookupAny of an unknown blob", compact)
+		}
 		// A late entry for an excluded pack stays hidden.
 		late := dataBlob(idOf(0x44), 20, 1)
 		mustAdd(t, ix, p1, late)

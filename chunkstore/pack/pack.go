@@ -2,7 +2,6 @@ package pack
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/zeebo/blake3"
@@ -25,8 +24,9 @@ const (
 	MaxHeaderSize = headerHead + (1<<20)*entrySize + crypto.Overhead
 )
 
-// ErrCorrupt marks a pack whose structure is invalid.
-var ErrCorrupt = errors.New("corrupt pack")
+// ErrCorrupt marks a pack whose structure is invalid. It wraps
+// core.ErrCorrupt, the mark of all damaged repository bytes.
+var ErrCorrupt = fmt.Errorf("corrupt pack: %w", core.ErrCorrupt)
 
 // Writer accumulates sealed blobs into one pack. It is not safe for
 // concurrent use; the repository's packer serializes access.

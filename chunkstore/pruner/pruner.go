@@ -106,8 +106,13 @@ func (p *pruner) refuseConcurrentPrune(ctx context.Context) error {
 		return err
 	}
 	for _, s := range sessions {
-		if s.ID != p.sess.ID() && !s.Stale && s.Info.Purpose == "prune" {
-			return fmt.Errorf("prune: another prune is running (host %s, pid %d); wait for it to finish", s.Info.Host, s.Info.PID)
+		if s.ID == p.sess.ID() || s.Stale {
+			continue
+		}
+		// A repair rewrites the whole index, as prune's sweep does: the
+		// two would each supersede what the other is writing.
+		if s.Info.Purpose == "prune" || s.Info.Purpose == "repair" {
+			return fmt.Errorf("prune: a %s is running (host %s, pid %d); wait for it to finish", s.Info.Purpose, s.Info.Host, s.Info.PID)
 		}
 	}
 	return nil

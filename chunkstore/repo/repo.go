@@ -176,6 +176,19 @@ func (r *Repository) Store() blob.Store { return r.store }
 // Index returns the in-memory index.
 func (r *Repository) Index() *index.Index { return r.idx }
 
+// SetIndex replaces the in-memory index with ix, as repair does once it has
+// rebuilt one from the packs themselves: blobs are then loaded, and
+// deduplicated against, by what ix says. It must not be called while
+// anything else uses the repository.
+func (r *Repository) SetIndex(ix *index.Index) {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	r.idx = ix
+	r.headerPacks = map[core.ID][]index.Blob{}
+	r.missing = map[core.ID]struct{}{}
+	r.present = nil
+}
+
 // Clock returns the repository's clock.
 func (r *Repository) Clock() Clock { return r.clock }
 

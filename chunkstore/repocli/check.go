@@ -17,11 +17,16 @@ func newCheckCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Verify the repository's structure, and with --read-data every blob",
-		Long: `Verify that the index, packs, snapshots and trees are consistent and that
-every blob a snapshot needs is stored. --read-data also downloads every pack
-and verifies each blob's content, which reads the whole repository.
+		Long: `Verify that the key files, index, packs, snapshots and trees are consistent
+and that every blob a snapshot needs is stored. --read-data also downloads
+every pack and verifies each blob's content, which reads the whole
+repository.
 
-Each problem is listed on stdout, and the exit code is 1 if there is any.`,
+Each problem is listed on stdout, and the exit code is 1 if there is any. For
+every lost or corrupt blob, each snapshot and path that needs it is named
+("damaged" in --json); 'cairn repo repair' rewrites those snapshots. Partial
+writes and stale sessions left by processes that died are notes: prune
+removes them once older than its grace period.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withRepo(cmd, func(ctx context.Context, r *repo.Repository) error {

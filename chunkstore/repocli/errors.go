@@ -13,6 +13,10 @@ const (
 	// ExitWarnings: the command finished, but some entries could not be read
 	// (backup) or fully restored (restore); they are listed on stderr.
 	ExitWarnings = 3
+	// ExitDamaged: a restore finished, but some files are damaged: the
+	// repository lost data they hold or holds it corrupt. They are listed
+	// on stderr, with the blob of each.
+	ExitDamaged = 4
 )
 
 // ExitStatusError carries a non-default exit code with its message.

@@ -68,3 +68,74 @@ func TestLostPackIsStoredAgain(t *testing.T) {
 		t.Fatalf("check does not name the lost pack: %s", r.stdout)
 	}
 }
+
+// checkJSONOut is what check --json prints.
+type checkJSONOut struct {
+	OK      bool `json:"ok"`
+	Damaged []struct {
+		Snapshot string `json:"snapshot"`
+		Path     string `json:"path"`
+		Blob     string `json:"blob"`
+		Why      string `json:"why"`
+	} `json:"damaged"`
+}
+
+// "check reports a lost pack without saying which snapshots and files it
+// affects": every snapshot that needs a lost or corrupt blob is named with
+// the path that needs it, also when snapshots share the damaged data.
+func TestCheckNamesAffectedSnapshotsAndPaths(t *testing.T) {
+	h := newHarness(t)
+	h.ok("init", "--compression", "off")
+	src := filepath.Join(h.dir, "src")
+	testtree.Build(t, src, testtree.Spec{Seed: 10, SmallFiles: 2, LargeSize: 3 << 20})
+	var one, two backupJSON
+	h.okJSON(&one, "backup", src)
+	h.writeFile(filepath.Join(src, "new.txt"), "new")
+	h.okJSON(&two, "backup", "--force", src)
+
+	corruptFile(t, packsBySize(t, h.repo)[0])
+	var rep checkJSONOut
+	r := h.run("check", "--json")
+	if r.code != 0 || jsonDecode(r.stdout, &rep) != nil || len(rep.Damaged) != 0 {
+		t.Fatalf("check without --read-data sees no damage in a pack's bytes: exit %d: %s", r.code, r.stdout)
+	}
+	r = h.run("check", "--read-data", "--json")
+	if r.code != 1 || jsonDecode(r.stdout, &rep) != nil {
+		t.Fatalf("check --read-data: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	named := map[string]string{}
+	for _, d := range rep.Damaged {
+		named[d.Snapshot] = d.Path
+		if !strings.Contains(d.Why, "corrupt in pack") {
+			t.Errorf("damage %+v does not say the blob is corrupt", d)
+		}
+	}
+	if len(named) != 2 || named[one.SnapshotID] != "/src/large.bin" || named[two.SnapshotID] != "/src/large.bin" {
+		t.Fatalf("check --read-data named %v, want /src/large.bin in both snapshots", rep.Damaged)
+	}
+	text := h.fails(1, "check found", "check", "--read-data")
+	if !strings.Contains(text.stdout, "snapshot "+one.SnapshotID[:8]+": /src/large.bin cannot be restored whole") {
+		t.Fatalf("check output does not name the snapshot and the path:\n%s", text.stdout)
+	}
+
+	// A lost pack is named as such, without reading any data.
+	if err := os.Remove(packsBySize(t, h.repo)[0]); err != nil {
+		t.Fatal(err)
+	}
+	r = h.run("check", "--json")
+	if r.code != 1 || jsonDecode(r.stdout, &rep) != nil {
+		t.Fatalf("check after losing the pack: exit %d: %s", r.code, r.stdout)
+	}
+	large := map[string]bool{}
+	for _, d := range rep.Damaged {
+		if !strings.Contains(d.Why, "missing from the store") {
+			t.Fatalf("damage %+v: want its pack named missing", d)
+		}
+		if d.Path == "/src/large.bin" {
+			large[d.Snapshot] = true
+		}
+	}
+	if !large[one.SnapshotID] || !large[two.SnapshotID] {
+		t.Fatalf("check after losing the pack names %+v; want /src/large.bin in both snapshots", rep.Damaged)
+	}
+}

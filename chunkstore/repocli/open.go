@@ -106,7 +106,9 @@ func (g *globals) withRepo(cmd *cobra.Command, fn func(ctx context.Context, r *r
 		return err
 	}
 	defer r.Close()
-	return fn(cmd.Context(), r)
+	// Credentials that open the repository may still lack a permission a
+	// command needs (writing, deleting).
+	return g.credentialsHint(fn(cmd.Context(), r))
 }
 
 // withIndex is withRepo with the index loaded, for commands that read blobs.

@@ -44,7 +44,9 @@ environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN, AWS_REGION).
 
 Exit codes: 0 success, 1 error, 3 finished but some entries could not be
-read (backup) or fully restored (restore); they are listed on stderr.`,
+read (backup, snapshots) or their metadata restored (restore); 4 a restore
+finished but files are damaged because the repository lost or corrupted
+their data. Each is listed on stderr.`,
 	}
 	group(cmd)
 	g.addFlags(cmd.PersistentFlags())
@@ -52,7 +54,7 @@ read (backup) or fully restored (restore); they are listed on stderr.`,
 	cmd.AddCommand(
 		newInitCmd(g), newBackupCmd(g), newSnapshotsCmd(g), newLsCmd(g),
 		newRestoreCmd(g), newForgetCmd(g), newPruneCmd(g), newCheckCmd(g),
-		newStatsCmd(g), newKeyCmd(g),
+		newStatsCmd(g), newKeyCmd(g), newRepairCmd(g),
 	)
 	quiet(cmd)
 	return cmd

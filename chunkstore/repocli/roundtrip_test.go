@@ -125,7 +125,7 @@ func TestRestoreInclude(t *testing.T) {
 	if res.Files == 0 || len(res.Warnings) != 0 {
 		t.Errorf("restore --include result: %+v", res)
 	}
-	h.fails(1, "is not in the snapshot", "restore", "latest", "--target", out, "--include", "/src/missing")
+	h.fails(1, "is not in the snapshot", "restore", "latest", "--target", out, "--include", "/src/missing", "--overwrite")
 
 	var snaps []snapshotJSON
 	h.okJSON(&snaps, "snapshots", "--tag", "app=db")

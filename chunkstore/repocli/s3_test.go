@@ -41,6 +41,22 @@ func TestS3(t *testing.T) {
 		t.Fatalf("snapshots without the CA: exit %d, stderr %q", r.code, r.stderr)
 	}
 	t.Logf("without the CA: %s", strings.TrimSpace(r.stderr))
+
+	// Missing or wrong credentials: the message says where they come from,
+	// and never what they are.
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	r = h.run(with("snapshots")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "no S3 credentials were given: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") {
+		t.Fatalf("snapshots without credentials: exit %d, stderr %q", r.code, r.stderr)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+	r = h.run(with("snapshots")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "check the S3 credentials in AWS_ACCESS_KEY_ID") ||
+		strings.Contains(r.stderr, "not-the-secret") || strings.Contains(r.stderr, srv.SecretKey) {
+		t.Fatalf("snapshots with a wrong secret: exit %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 // skipShort skips a slow test under -short (make test-short), but never in

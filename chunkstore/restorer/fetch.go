@@ -2,6 +2,7 @@ package restorer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -90,13 +91,40 @@ func (rs *restore) fetchPack(ctx context.Context, pack core.ID, f *fetcher) erro
 }
 
 // fetchRange reads one range of a pack, mapped where the store can (see
-// blob.ReadRange), and writes out the blobs in it. A mapped pack that is
-// truncated under it faults; that becomes an error here, not a crash.
-func (rs *restore) fetchRange(ctx context.Context, pack core.ID, items []*item, f *fetcher) (err error) {
+// blob.ReadRange), and writes out the blobs in it. A range that cannot be
+// read, or a blob in it that does not verify, is damage rather than the
+// end of the restore: each blob concerned is tried again from every copy
+// the index knows (fetchAlone).
+func (rs *restore) fetchRange(ctx context.Context, pack core.ID, items []*item, f *fetcher) error {
+	failed, err := rs.readRange(ctx, pack, items, f)
+	if err != nil {
+		return err
+	}
+	for _, it := range failed {
+		if err := rs.fetchAlone(ctx, it.item, it.err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failedItem is a blob of a range that could not be read or verified.
+type failedItem struct {
+	item *item
+	err  error
+}
+
+// readRange writes the blobs of one range and returns those that failed
+// for damage. A mapped pack truncated under it faults; that is damage of
+// every blob not written yet, not a crash.
+func (rs *restore) readRange(ctx context.Context, pack core.ID, items []*item, f *fetcher) (failed []failedItem, err error) {
 	base := int64(items[0].loc.Offset)
 	data, release, err := blob.ReadRange(ctx, rs.r.Store(), repo.PackName(pack), base, rangeEnd(items[len(items)-1])-base, f.packBuf)
 	if err != nil {
-		return fmt.Errorf("restore: read pack %s: %w", pack.Short(), err)
+		if !isDamage(err) {
+			return nil, fmt.Errorf("restore: read pack %s: %w", pack.Short(), err)
+		}
+		return allFailed(items, fmt.Errorf("read pack %s: %w", pack.Short(), err)), nil
 	}
 	if release == nil {
 		if cap(data) > cap(f.packBuf) {
@@ -105,6 +133,7 @@ func (rs *restore) fetchRange(ctx context.Context, pack core.ID, items []*item, 
 	} else {
 		defer release()
 	}
+	done := 0
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -112,22 +141,55 @@ func (rs *restore) fetchRange(ctx context.Context, pack core.ID, items []*item, 
 			if _, ok := r.(interface{ Addr() uintptr }); !ok {
 				panic(r)
 			}
-			err = fmt.Errorf("restore: pack %s changed while it was read (%v); run 'cairn repo check'", pack.Short(), r)
+			cause := fmt.Errorf("pack %s changed while it was read (%v): %w", pack.Short(), r, repo.ErrCorrupt)
+			failed, err = append(failed, allFailed(items[done:], cause)...), nil
 		}
 	}()
 	for _, it := range items {
 		sealed := data[int64(it.loc.Offset)-base : rangeEnd(it)-base]
 		plain, err := rs.r.OpenBlob(it.id, it.loc, sealed, f.scratch[:0], f.open)
 		if err != nil {
-			return fmt.Errorf("restore: %w", err)
+			failed = append(failed, failedItem{it, err})
+			done++
+			continue
 		}
 		if cap(plain) > cap(f.scratch) {
 			f.scratch = plain[:0]
 		}
 		if err := rs.write(it, plain); err != nil {
-			return err
+			return nil, err
 		}
+		done++
 	}
+	return failed, nil
+}
+
+func allFailed(items []*item, err error) []failedItem {
+	out := make([]failedItem, len(items))
+	for i, it := range items {
+		out[i] = failedItem{it, err}
+	}
+	return out
+}
+
+// fetchAlone loads one blob that failed in its range from any copy the
+// index knows, and writes it; if none is readable, the places it goes are
+// recorded as damaged. first is why the planned copy failed.
+func (rs *restore) fetchAlone(ctx context.Context, it *item, first error) error {
+	if errors.Is(first, blob.ErrNotFound) {
+		rs.r.MarkMissing(it.loc.Pack)
+	}
+	plain, err := rs.r.LoadBlob(ctx, core.DataBlob, it.id, nil)
+	if err == nil {
+		return rs.write(it, plain)
+	}
+	if !isDamage(err) {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if errors.Is(err, repo.ErrBlobMissing) {
+		err = first // the planned copy was the only one: its failure says more
+	}
+	rs.damageItem(it, err)
 	return nil
 }
 
@@ -163,6 +225,9 @@ func writeAt(path string, data []byte, off int64, create bool) error {
 			err = nil
 			continue
 		}
+		if err != nil {
+			break // n is -1: nothing was written
+		}
 		data, off = data[n:], off+int64(n)
 		if err == nil && n == 0 {
 			err = io.ErrShortWrite
@@ -170,7 +235,11 @@ func writeAt(path string, data []byte, off int64, create bool) error {
 	}
 	if err != nil {
 		unix.Close(fd)
-		return &fs.PathError{Op: fmt.Sprintf("write at %d", off), Path: path, Err: err}
+		perr := &fs.PathError{Op: fmt.Sprintf("write at %d", off), Path: path, Err: err}
+		if errors.Is(err, unix.ENOSPC) {
+			return fmt.Errorf("%w; free space on the target", perr)
+		}
+		return perr
 	}
 	if err := unix.Close(fd); err != nil {
 		return &fs.PathError{Op: "close", Path: path, Err: err}

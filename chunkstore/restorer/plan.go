@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -25,7 +26,23 @@ type fileOut struct {
 	// byWrite: the file is one chunk that covers it exactly, so the single
 	// write creates it, sparing a small file a second open.
 	byWrite bool
+	// device: the target is a block device holding a block image. It is
+	// written in place, and the image's holes are zeroed, since a device
+	// keeps whatever it held there.
+	device  bool
+	damaged atomic.Bool
+	// chunks are the file's chunks in order, kept for Verify only.
+	chunks []chunkRef
 }
+
+// chunkRef is one chunk of a file, for verification.
+type chunkRef struct {
+	off int64
+	n   uint32
+	id  core.ID
+}
+
+func (f *fileOut) markDamaged() { f.damaged.Store(true) }
 
 // target is one place a blob's bytes go.
 type target struct {
@@ -53,14 +70,23 @@ func (rs *restore) plan(ctx context.Context, snap *snapshot.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureDir(rs.opts.Target); err != nil {
-		return err
-	}
 	rs.links = map[linkKey]string{}
 	items := map[core.ID]*item{}
-	for _, n := range nodes {
-		if err := rs.planNode(ctx, rs.opts.Target, n, items); err != nil {
+	if img, ok, err := imageTarget(snap, nodes, rs.opts.Target); err != nil || ok {
+		if err != nil {
 			return err
+		}
+		if err := rs.planImage(ctx, img, nodes[0], items); err != nil {
+			return err
+		}
+	} else {
+		if err := ensureDir(rs.opts.Target); err != nil {
+			return err
+		}
+		for _, n := range nodes {
+			if err := rs.planNode(ctx, rs.opts.Target, n, items); err != nil {
+				return err
+			}
 		}
 	}
 	for _, it := range items {
@@ -122,11 +148,16 @@ func (rs *restore) planDir(ctx context.Context, path string, n *snapshot.Node, i
 	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("restore directory %s: %w", path, err)
 	}
+	rs.result.Dirs++
 	children, err := snapshot.LoadTree(ctx, rs.r, n.Subtree)
-	if err != nil {
+	if err != nil && isDamage(err) {
+		// The listing is lost: the directory stays, empty, with its
+		// metadata, and the rest of the snapshot goes on.
+		rs.damage.add(Damage{Path: path, Blob: firstID(n.Subtree), Offset: -1, Err: fmt.Errorf("directory listing: %w", err)})
+		children = nil
+	} else if err != nil {
 		return fmt.Errorf("restore %s: %w", path, err)
 	}
-	rs.result.Dirs++
 	for _, c := range children {
 		if err := rs.planNode(ctx, path, c, items); err != nil {
 			return err
@@ -136,16 +167,44 @@ func (rs *restore) planDir(ctx context.Context, path string, n *snapshot.Node, i
 	return nil
 }
 
-func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, items map[core.ID]*item) error {
-	exts, err := snapshot.Extents(ctx, rs.r, n)
-	if err != nil {
-		return fmt.Errorf("restore %s: %w", path, err)
+func firstID(ids []core.ID) core.ID {
+	if len(ids) == 0 {
+		return core.ID{}
 	}
+	return ids[0]
+}
+
+func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, items map[core.ID]*item) error {
 	fo := &fileOut{path: path, node: n}
+	if err := rs.planContent(ctx, fo, items); err != nil {
+		return err
+	}
+	if !fo.byWrite {
+		if err := createSized(path, n.Size); err != nil {
+			return err
+		}
+	}
+	rs.metas = append(rs.metas, pending{path: path, node: n})
+	return nil
+}
+
+// planContent maps every chunk of a file to its pack. A chunk the index
+// does not have is damage: its range stays a hole, and so does the rest of
+// its extent if its length is unknown (the offsets after it depend on it).
+func (rs *restore) planContent(ctx context.Context, fo *fileOut, items map[core.ID]*item) error {
+	n := fo.node
 	rs.files = append(rs.files, fo)
 	rs.result.Files++
 	rs.result.Bytes += n.Size
 	rs.opts.Progress.BytesTotal.Add(n.Size)
+	exts, err := snapshot.Extents(ctx, rs.r, n)
+	if err != nil && isDamage(err) {
+		rs.damage.add(Damage{Path: fo.path, Blob: firstID(n.ContentLists), Offset: -1, Err: fmt.Errorf("content list: %w", err)})
+		fo.markDamaged()
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("restore %s: %w", fo.path, err)
+	}
 	idx := rs.r.Index()
 	for _, e := range exts {
 		off := e.Offset
@@ -154,26 +213,40 @@ func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, 
 			if it == nil {
 				loc, ok := idx.Lookup(id)
 				if !ok {
-					return fmt.Errorf("restore %s: chunk %s at offset %d: %w; run 'cairn repo check'", path, id.Short(), off, repo.ErrBlobMissing)
+					lost, known := idx.LookupAny(id)
+					rs.missingChunk(fo, id, off, lost, known)
+					if !known {
+						break // the rest of the extent cannot be placed
+					}
+					off += int64(lost.RawLength)
+					continue
 				}
 				it = &item{id: id, loc: loc}
 				items[id] = it
 			}
 			it.targets = append(it.targets, target{file: fo, off: off})
+			if rs.opts.Verify {
+				fo.chunks = append(fo.chunks, chunkRef{off: off, n: it.loc.RawLength, id: id})
+			}
 			off += int64(it.loc.RawLength)
 		}
 	}
 	// A file with hard links must exist now: its other names link to it
 	// while the plan is still being made.
-	fo.byWrite = n.Links < 2 && len(exts) == 1 && exts[0].Offset == 0 && len(exts[0].Chunks) == 1 &&
-		int64(items[exts[0].Chunks[0]].loc.RawLength) == n.Size
-	if !fo.byWrite {
-		if err := createSized(path, n.Size); err != nil {
-			return err
-		}
-	}
-	rs.metas = append(rs.metas, pending{path: path, node: n})
+	fo.byWrite = !fo.device && !fo.damaged.Load() && n.Links < 2 && len(exts) == 1 && exts[0].Offset == 0 &&
+		len(exts[0].Chunks) == 1 && int64(items[exts[0].Chunks[0]].loc.RawLength) == n.Size
 	return nil
+}
+
+// missingChunk records a chunk no stored pack holds; lost is where the
+// index last had it, if known.
+func (rs *restore) missingChunk(fo *fileOut, id core.ID, off int64, lost index.Location, known bool) {
+	err := fmt.Errorf("%w: no pack in the store holds it, and the rest of its extent cannot be placed", repo.ErrBlobMissing)
+	if known {
+		err = fmt.Errorf("%w: pack %s, which held it, is missing from the store", repo.ErrBlobMissing, lost.Pack.Short())
+	}
+	rs.damage.add(Damage{Path: fo.path, Blob: id, Offset: off, Err: err})
+	fo.markDamaged()
 }
 
 // createSized creates (or truncates) a file and gives it its final size, so

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cairnbackup/cairn/chunkstore/core"
@@ -27,6 +28,9 @@ type Options struct {
 	Workers int
 	// Progress, if set, is updated while the restore runs.
 	Progress *Progress
+	// Verify re-reads every restored file once it is written and checks
+	// its size, its holes and each chunk against the chunk's ID.
+	Verify bool
 }
 
 // DefaultWorkers fetches this many packs at once from a local store, where
@@ -46,10 +50,15 @@ type Progress struct {
 	BytesDone  atomic.Int64
 }
 
-// Result summarises a restore.
+// Result summarises a restore. Damaged lists what the repository could
+// not provide; the restore wrote everything else, and a damaged file is
+// there at its size, with its metadata, holes where the damage is.
 type Result struct {
 	Files, Dirs, Bytes int64
 	Warnings           []error
+	Damaged            []Damage
+	// Verified counts the files that Verify read back and found exact.
+	Verified int64
 }
 
 // Restore writes snap (or opts.Include within it) under opts.Target.
@@ -84,6 +93,12 @@ func Restore(ctx context.Context, r *repo.Repository, snap *snapshot.Snapshot, o
 		return nil, err
 	}
 	rs.finish()
+	if opts.Verify {
+		if err := rs.verifyAll(ctx); err != nil {
+			return nil, err
+		}
+	}
+	rs.result.Damaged = rs.damage.sorted()
 	return &rs.result, nil
 }
 
@@ -96,6 +111,17 @@ type restore struct {
 	packs map[core.ID][]*item // pack → blobs needed from it
 	metas []pending           // metadata to apply, in creation order
 	links map[linkKey]string  // hard-link groups: first path restored
+
+	damage   damages
+	warnMu   sync.Mutex // guards result.Warnings once fetch workers run
+	verified atomic.Int64
+}
+
+// warn records a problem that does not make the restore incomplete.
+func (rs *restore) warn(err error) {
+	rs.warnMu.Lock()
+	rs.result.Warnings = append(rs.result.Warnings, err)
+	rs.warnMu.Unlock()
 }
 
 // resolve finds the nodes to restore: the root's children, or the single

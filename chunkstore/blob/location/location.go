@@ -157,7 +157,12 @@ func Open(ctx context.Context, raw string, opts Options) (blob.Store, error) {
 		inner, err = fs.Open(u.Path, fs.Options{Create: opts.Create})
 	case KindS3:
 		if err = CheckEndpoint(opts.S3Endpoint); err == nil {
-			inner, err = openS3(ctx, u, opts)
+			// Opening probes the bucket: a request like any other, which
+			// may meet a reset or a 503 and deserves the same retries.
+			err = retry.Do(ctx, opts.Retry, func() (err error) {
+				inner, err = openS3(ctx, u, opts)
+				return err
+			})
 		}
 	default:
 		err = errors.New("unknown location kind " + string(u.Kind))

@@ -82,6 +82,14 @@ func Wrap(inner blob.Store, p Policy) *Store {
 	return &Store{inner: inner, policy: p.withDefaults()}
 }
 
+// Do runs call with the retries p allows for the errors it returns, for
+// work outside a Store's methods that meets the same failures, such as
+// opening a store (which probes the server).
+func Do(ctx context.Context, p Policy, call func() error) error {
+	s := &Store{policy: p.withDefaults()}
+	return s.do(ctx, func(int) error { return call() })
+}
+
 // Unwrap returns the wrapped store.
 func (s *Store) Unwrap() blob.Store { return s.inner }
 

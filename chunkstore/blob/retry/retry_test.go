@@ -184,3 +184,25 @@ func TestListRetriesOnlyBeforeFirstEntry(t *testing.T) {
 		t.Errorf("List ran %d times after entries were delivered, want 1", got)
 	}
 }
+
+// Do gives work outside a store (opening one, which probes the server)
+// the same retries: transient failures again, others once.
+func TestDo(t *testing.T) {
+	fs := &fakeSleep{}
+	p := retry.Policy{Attempts: 4, Sleep: fs.sleep}
+	calls := 0
+	err := retry.Do(t.Context(), p, func() error {
+		if calls++; calls < 3 {
+			return fmt.Errorf("probe: %w", blob.ErrTransient)
+		}
+		return nil
+	})
+	if err != nil || calls != 3 || len(fs.waits) != 2 {
+		t.Fatalf("Do = %v after %d calls and %d waits; want success on the third", err, calls, len(fs.waits))
+	}
+	calls = 0
+	err = retry.Do(t.Context(), p, func() error { calls++; return blob.ErrPermission })
+	if !errors.Is(err, blob.ErrPermission) || calls != 1 {
+		t.Fatalf("Do of a permanent failure = %v after %d calls", err, calls)
+	}
+}
