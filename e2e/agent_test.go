@@ -2,7 +2,12 @@ package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 	"github.com/cairnbackup/cairn/e2e/localcluster"
@@ -115,6 +120,11 @@ func TestBackupAndRestoreAcrossTwoNodes(t *testing.T) {
 	if gotFiles != files2 || gotDB != db2 {
 		t.Errorf("restore of the incremental differs: files equal %v, image equal %v", gotFiles == files2, gotDB == db2)
 	}
+	// The holes stayed holes: the restored image holds about the 9.6 MiB
+	// of data, not 64 MiB.
+	if used := backingBytes(t, c, "shop-restored", "db"); used > 16*mib {
+		t.Errorf("the restored block volume occupies %d bytes of disk; its holes were written", used)
+	}
 	r1 := restoreNow(t, c, "older", "first", map[string]string{"shop": "shop-first"})
 	if r1.Status.Phase != v1alpha1.RestoreCompleted {
 		t.Fatalf("restore of the first backup: %s %v", r1.Status.Phase, r1.Status.Errors)
@@ -136,4 +146,25 @@ func checkItem(t *testing.T, vb v1alpha1.VolumeBackup, node string, mode v1alpha
 			vb.Name, vb.Spec.Volume.PVC.Name, vb.Status.Phase, vb.Spec.NodeName, vb.Status.Stats.ReadMode, vb.Status.SnapshotID,
 			vb.Status.Message, vb.Status.Warnings, node, mode)
 	}
+}
+
+// backingBytes is the disk space the driver's image of a claim's volume
+// occupies.
+func backingBytes(t *testing.T, c *localcluster.Cluster, ns, claim string) int64 {
+	t.Helper()
+	var pvc corev1.PersistentVolumeClaim
+	mustOK(t, "read the claim", c.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: claim}, &pvc))
+	var pv corev1.PersistentVolume
+	mustOK(t, "read the PV", c.Client.Get(context.Background(), client.ObjectKey{Name: pvc.Spec.VolumeName}, &pv))
+	for _, n := range c.Nodes {
+		matches, _ := filepath.Glob(filepath.Join(n.Dir, "csi", "volumes", pv.Spec.CSI.VolumeHandle+"*"))
+		for _, m := range matches {
+			var st unix.Stat_t
+			if unix.Stat(m, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+				return st.Blocks * 512
+			}
+		}
+	}
+	t.Fatalf("no image file for volume %s", pv.Spec.CSI.VolumeHandle)
+	return 0
 }

@@ -122,6 +122,12 @@ func zeroAt(path string, off, n int64) error {
 // zeroRange zeroes n bytes at off: with one fallocate where the device
 // supports it (a discard or write-zeroes command), else by writing zeros.
 func zeroRange(fd int, off, n int64) error {
+	// Punching deallocates (a hole in a file; on a block device a zeroing
+	// that may unmap, which keeps a thin volume thin); zeroing a range
+	// keeps it allocated; writing zeros is the last resort.
+	if unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n) == nil {
+		return nil
+	}
 	if unix.Fallocate(fd, unix.FALLOC_FL_ZERO_RANGE|unix.FALLOC_FL_KEEP_SIZE, off, n) == nil {
 		return nil
 	}
