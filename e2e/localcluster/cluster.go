@@ -186,3 +186,6 @@ func Password() string {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf("localcluster: "+format, args...) }
+
+// BinDir holds the cairn and cairn-agent binaries the cluster runs.
+func (c *Cluster) BinDir() string { return c.bin }
