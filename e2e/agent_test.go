@@ -80,6 +80,9 @@ func TestBackupAndRestoreAcrossTwoNodes(t *testing.T) {
 	ctx := context.Background()
 	mustOK(t, "add the location", c.AddLocation(ctx, "default", localcluster.LocationSpec{URL: c.Nodes["node-a"].Dir + "/../repo", Password: localcluster.Password()}))
 	a := startApp(t, c, "shop")
+	// A volume no pod mounts is backed up on the node its PV is pinned to.
+	_, err := c.Provision(ctx, localcluster.VolumeSpec{Namespace: "shop", PVC: "cold", Node: "node-b", Size: 16 * mib})
+	mustOK(t, "provision an unmounted volume", err)
 	files1, db1 := a.digests(t)
 
 	b1 := backupNow(t, c, "first", "shop")
@@ -89,6 +92,7 @@ func TestBackupAndRestoreAcrossTwoNodes(t *testing.T) {
 	items := volumeBackups(t, c, "first")
 	checkItem(t, items["files"], "node-a", v1alpha1.ReadFiles)
 	checkItem(t, items["db"], "node-b", v1alpha1.ReadAllocated)
+	checkItem(t, items["cold"], "node-b", v1alpha1.ReadFiles)
 	if got, want := items["db"].Status.Stats.BytesRead, int64(9*mib); got != want {
 		t.Errorf("first backup read %d bytes of the block volume; the driver reports %d allocated", got, want)
 	}

@@ -86,7 +86,7 @@ func (r *Reconciler) planVolume(ctx context.Context, b *v1alpha1.Backup, pvc *co
 	if path == v1alpha1.DataPathFileSystem && pod == nil {
 		return fail("the file-system data path reads the volume through a running pod that mounts it, and none does; start one or use snapshot-move")
 	}
-	node, err := placement.PickNode(ctx, r.Client, pod, driver)
+	node, err := placement.PickNode(ctx, r.Client, placement.Want{Pod: pod, Driver: driver, PV: &pv})
 	if err != nil {
 		return fail("%v", err)
 	}

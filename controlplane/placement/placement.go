@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	volumehelpers "k8s.io/component-helpers/storage/volume"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
@@ -41,19 +42,34 @@ func mounts(p *corev1.Pod, claim string) bool {
 	return false
 }
 
+// Want says what a work item needs of its node.
+type Want struct {
+	// Pod mounting the volume, if any: its node has the data.
+	Pod *corev1.Pod
+	// Driver is the CSI driver the agent must reach on the node.
+	Driver string
+	// PV, when set, restricts the choice to nodes its node affinity allows
+	// (a node-local volume is reachable from its node only).
+	PV *corev1.PersistentVolume
+}
+
 // PickNode chooses the node whose agent moves the volume: the node of the
 // pod that mounts it (its data is local there), else the ready node running
-// the CSI driver with the fewest open work items.
-func PickNode(ctx context.Context, c client.Reader, pod *corev1.Pod, driver string) (string, error) {
-	if pod != nil && pod.Spec.NodeName != "" {
-		return pod.Spec.NodeName, nil
+// the CSI driver, allowed by the PV's node affinity, with the fewest open
+// work items.
+func PickNode(ctx context.Context, c client.Reader, w Want) (string, error) {
+	if w.Pod != nil && w.Pod.Spec.NodeName != "" {
+		return w.Pod.Spec.NodeName, nil
 	}
-	candidates, err := driverNodes(ctx, c, driver)
+	candidates, err := driverNodes(ctx, c, w.Driver, w.PV)
 	if err != nil {
 		return "", err
 	}
 	if len(candidates) == 0 {
-		return "", fmt.Errorf("no ready node runs CSI driver %q; check the driver's node plugin and the nodes' readiness", driver)
+		if w.PV != nil && w.PV.Spec.NodeAffinity != nil {
+			return "", fmt.Errorf("no ready node that PersistentVolume %s's node affinity allows runs CSI driver %q; check that node and the driver's node plugin on it", w.PV.Name, w.Driver)
+		}
+		return "", fmt.Errorf("no ready node runs CSI driver %q; check the driver's node plugin and the nodes' readiness", w.Driver)
 	}
 	load, err := openWork(ctx, c)
 	if err != nil {
@@ -63,9 +79,9 @@ func PickNode(ctx context.Context, c client.Reader, pod *corev1.Pod, driver stri
 	return candidates[0], nil
 }
 
-// driverNodes lists ready nodes whose CSINode registers driver, sorted by
-// name. When no CSINode objects exist at all, every ready node qualifies.
-func driverNodes(ctx context.Context, c client.Reader, driver string) ([]string, error) {
+// driverNodes lists ready nodes whose CSINode registers driver (and that
+// pv's node affinity allows), sorted by name. When no CSINode objects exist at all, every ready node qualifies.
+func driverNodes(ctx context.Context, c client.Reader, driver string, pv *corev1.PersistentVolume) ([]string, error) {
 	var nodes corev1.NodeList
 	if err := c.List(ctx, &nodes); err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
@@ -84,7 +100,7 @@ func driverNodes(ctx context.Context, c client.Reader, driver string) ([]string,
 	}
 	var out []string
 	for _, n := range nodes.Items {
-		if ready(&n) && (len(csiNodes.Items) == 0 || hasDriver[n.Name]) {
+		if ready(&n) && (len(csiNodes.Items) == 0 || hasDriver[n.Name]) && (pv == nil || volumehelpers.CheckNodeAffinity(pv, n.Labels) == nil) {
 			out = append(out, n.Name)
 		}
 	}

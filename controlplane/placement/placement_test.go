@@ -15,12 +15,19 @@ import (
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
 )
 
+// pinned is a PV whose node affinity allows only the named node.
+func pinned(nodeName string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv"}, Spec: corev1.PersistentVolumeSpec{
+		NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "kubernetes.io/hostname", Operator: corev1.NodeSelectorOpIn, Values: []string{nodeName}}}}}}}}}
+}
+
 func node(name string, isReady bool) *corev1.Node {
 	st := corev1.ConditionFalse
 	if isReady {
 		st = corev1.ConditionTrue
 	}
-	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name},
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
 		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: st}}}}
 }
 
@@ -56,6 +63,7 @@ func TestPickNode(t *testing.T) {
 		name    string
 		extra   []client.Object
 		pod     *corev1.Pod
+		pv      *corev1.PersistentVolume
 		driver  string
 		want    string
 		wantErr bool
@@ -64,11 +72,14 @@ func TestPickNode(t *testing.T) {
 		{name: "least loaded ready node", extra: []client.Object{work("w1", "a", v1alpha1.WorkInProgress)}, driver: "hostpath.csi.cairn.dev", want: "b"},
 		{name: "finished work does not count", extra: []client.Object{work("w1", "a", v1alpha1.WorkCompleted)}, driver: "hostpath.csi.cairn.dev", want: "a"},
 		{name: "no node runs the driver", driver: "other.csi", wantErr: true},
+		{name: "the volume's node affinity wins over load", extra: []client.Object{work("w1", "b", v1alpha1.WorkInProgress)},
+			pv: pinned("b"), driver: "hostpath.csi.cairn.dev", want: "b"},
+		{name: "affinity to a node without the driver", pv: pinned("z"), driver: "hostpath.csi.cairn.dev", wantErr: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClient(t, append(append([]client.Object{}, base...), tc.extra...)...)
-			got, err := PickNode(ctx, c, tc.pod, tc.driver)
+			got, err := PickNode(ctx, c, Want{Pod: tc.pod, Driver: tc.driver, PV: tc.pv})
 			if (err != nil) != tc.wantErr || got != tc.want {
 				t.Fatalf("PickNode = %q, %v; want %q (error %v)", got, err, tc.want, tc.wantErr)
 			}

@@ -94,7 +94,7 @@ func workItem(rs *v1alpha1.Restore, pvc *unstructured.Unstructured, target v1alp
 func (r *Reconciler) createWork(ctx context.Context, rs *v1alpha1.Restore, vr *v1alpha1.VolumeRestore) error {
 	driver := r.driverOf(ctx, vr.Spec.Target.StorageClassName)
 	vr.Spec.Target.CSIDriver = driver
-	node, err := placement.PickNode(ctx, r.Client, nil, driver)
+	node, err := placement.PickNode(ctx, r.Client, placement.Want{Driver: driver})
 	if err != nil {
 		return fmt.Errorf("volume %s/%s: %w", vr.Spec.Target.PVC.Namespace, vr.Spec.Target.PVC.Name, err)
 	}
