@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +157,41 @@ func TestCancelRunningBackup(t *testing.T) {
 		t.Errorf("the item took %s to stop", took)
 	}
 	checkNoLeftovers(t, c, nil)
+}
+
+// Two agents started with the same node name never run one item twice:
+// the claim is a status update guarded by the resourceVersion.
+func TestTwoAgentsWithOneNodeNameRunEachItemOnce(t *testing.T) {
+	c := start(t, localcluster.Config{})
+	ctx := context.Background()
+	mustOK(t, "add the location", c.AddLocation(ctx, "default", localcluster.LocationSpec{URL: c.Nodes["node-a"].Dir + "/../repo", Password: localcluster.Password()}))
+	stop, err := c.Nodes["node-b"].StartTwin()
+	mustOK(t, "start a second agent for node-b", err)
+	defer func() { mustOK(t, "stop the twin", stop()) }()
+	namespace(t, c, "twins")
+	var claims []string
+	for i := range 4 {
+		name := fmt.Sprintf("v%d", i)
+		claims = append(claims, name)
+		_, err := c.Provision(ctx, localcluster.VolumeSpec{Namespace: "twins", PVC: name, Node: "node-b", Size: 8 * mib, Block: true})
+		mustOK(t, "provision", err)
+	}
+	paths, err := c.RunPod(ctx, localcluster.PodSpec{Namespace: "twins", Name: "p", Node: "node-b", Claims: claims})
+	mustOK(t, "run the pod", err)
+	for i, claim := range claims {
+		mustOK(t, "write", localcluster.WriteImage(paths[claim], uint64(i), []localcluster.Range{{Offset: 0, Length: mib}}))
+	}
+	before := c.Nodes["node-b"].Driver.Calls("CreateSnapshot")
+	b := backupNow(t, c, "twins", "twins")
+	if b.Status.Phase != v1alpha1.BackupCompleted {
+		t.Fatalf("backup: %s", describeBackup(b))
+	}
+	if got := c.Nodes["node-b"].Driver.Calls("CreateSnapshot") - before; got != len(claims) {
+		t.Errorf("%d snapshots were cut for %d items; an item ran twice", got, len(claims))
+	}
+	agents := map[string]bool{}
+	for _, vb := range volumeBackups(t, c, "twins") {
+		agents[vb.Status.Agent] = true
+	}
+	t.Logf("items were run by %d agents", len(agents))
 }

@@ -141,6 +141,21 @@ func (n *Node) StartAgent(extra ...string) error {
 	return nil
 }
 
+// StartTwin starts a second agent for the same node, with its own state
+// directory and log (a misconfiguration a cluster can see: two agents
+// claiming one node). stop ends it.
+func (n *Node) StartTwin() (stop func() error, err error) {
+	twin := &Node{Name: n.Name, Dir: n.Dir, KubeletDir: n.KubeletDir, StateDir: n.StateDir + "-twin",
+		Endpoint: n.Endpoint, AgentLog: n.AgentLog + ".twin", c: n.c}
+	if err := os.MkdirAll(twin.StateDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := twin.StartAgent(); err != nil {
+		return nil, err
+	}
+	return twin.StopAgent, nil
+}
+
 // KillAgent kills the agent with SIGKILL, as a node failure would.
 func (n *Node) KillAgent() error { return n.signalAgent(syscall.SIGKILL, time.Second) }
 
