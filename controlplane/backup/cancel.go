@@ -23,19 +23,20 @@ func (r *Reconciler) cancel(ctx context.Context, b *v1alpha1.Backup) (ctrl.Resul
 	if at := b.Annotations[v1alpha1.AnnotationCancel]; at != "" {
 		msg += " (requested " + at + ")"
 	}
-	r.stopWork(ctx, b, "the backup was "+msg)
-	if items, err := r.workItems(ctx, b); err == nil {
+	// Aggregate what was just written: the cache may not show it yet.
+	if items, err := r.stopWork(ctx, b, "the backup was "+msg); err == nil {
 		aggregate(b, items)
 	}
 	return r.fail(ctx, b, "Canceled", "backup %s was %s; delete it with `cairn backup delete %s`, or back up again",
 		b.Name, msg, b.Name)
 }
 
-// stopWork marks the backup's unfinished work items Canceled with msg.
-func (r *Reconciler) stopWork(ctx context.Context, b *v1alpha1.Backup, msg string) {
+// stopWork marks the backup's unfinished work items Canceled with msg and
+// returns every item as it now is.
+func (r *Reconciler) stopWork(ctx context.Context, b *v1alpha1.Backup, msg string) ([]v1alpha1.VolumeBackup, error) {
 	items, err := r.workItems(ctx, b)
 	if err != nil {
-		return
+		return nil, err
 	}
 	for i := range items {
 		vb := &items[i]
@@ -48,4 +49,5 @@ func (r *Reconciler) stopWork(ctx context.Context, b *v1alpha1.Backup, msg strin
 			r.event(b, "Warning", "CancelWorkFailed", fmt.Sprintf("mark work item %s Canceled: %v", vb.Name, err))
 		}
 	}
+	return items, nil
 }

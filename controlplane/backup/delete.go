@@ -23,7 +23,7 @@ func (r *Reconciler) delete(ctx context.Context, b *v1alpha1.Backup) (ctrl.Resul
 	// Agents stop a running backup's items (and clean up after them) when
 	// told so; garbage collection of the items comes later, if at all.
 	if !b.Status.Phase.Done() {
-		r.cancelWork(ctx, b)
+		_, _ = r.stopWork(ctx, b, "the backup was deleted")
 	}
 	if err := r.forget(ctx, b); err != nil {
 		r.event(b, "Warning", "ForgetFailed", fmt.Sprintf("backup %s deleted, but its repository data was kept: %v", b.Name, err))

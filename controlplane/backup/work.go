@@ -79,7 +79,7 @@ func (r *Reconciler) waitSnapshots(ctx context.Context, b *v1alpha1.Backup, want
 // cancelWork marks a failed backup's unfinished work items Canceled, so
 // agents stop and release their snapshots.
 func (r *Reconciler) cancelWork(ctx context.Context, b *v1alpha1.Backup) {
-	r.stopWork(ctx, b, "the backup failed: "+firstOr(b.Status.Errors, "canceled"))
+	_, _ = r.stopWork(ctx, b, "the backup failed: "+firstOr(b.Status.Errors, "canceled"))
 }
 
 func firstOr(list []string, def string) string {
