@@ -115,33 +115,58 @@ func TestInstallTwiceThenUninstall(t *testing.T) {
 }
 
 // waitForControllerReady runs install --wait while a stand-in for the
-// kube-controller-manager (which envtest lacks) marks the Deployment ready.
+// kube-controller-manager (which envtest lacks) marks the Deployment and
+// the agent DaemonSet (on two nodes) ready.
 func waitForControllerReady(t *testing.T, c *cli, k client.Client) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		time.Sleep(500 * time.Millisecond)
-		var d appsv1.Deployment
-		for ctx.Err() == nil {
-			if k.Get(ctx, client.ObjectKey{Namespace: "cairn-system", Name: "cairn-controller"}, &d) == nil {
-				d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1}
-				if k.Status().Update(ctx, &d) == nil {
-					return
-				}
-			}
+		for ctx.Err() == nil && !applied(ctx, k, "example.com/ctl:v9") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		for ctx.Err() == nil && !(markDeploymentReady(ctx, k) && markDaemonSetReady(ctx, k)) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
 	r := c.ok("install", "--wait", "--timeout", "30s", "--image", "example.com/ctl:v9")
 	cancel()
 	<-done
-	if !strings.Contains(r.out, "Waiting for Deployment cairn-controller: 0/1 pods ready") || !strings.Contains(r.out, "Deployment cairn-controller ready (1/1)") {
+	// The stand-in marks the workloads ready once install has applied them
+	// (and waits a little more): install must report each one ready.
+	if !strings.Contains(r.out, "Deployment cairn-controller ready (1/1)") || !strings.Contains(r.out, "DaemonSet cairn-agent ready (2/2)") {
 		t.Fatalf("install --wait:\n%s", r)
 	}
 	if v := c.ok("version").out; !strings.Contains(v, "Controller:  image example.com/ctl:v9, 1/1 ready") {
 		t.Fatalf("version:\n%s", v)
 	}
+}
+
+// applied reports whether install has set the controller's image.
+func applied(ctx context.Context, k client.Client, image string) bool {
+	var d appsv1.Deployment
+	return k.Get(ctx, client.ObjectKey{Namespace: "cairn-system", Name: "cairn-controller"}, &d) == nil &&
+		d.Spec.Template.Spec.Containers[0].Image == image
+}
+
+func markDeploymentReady(ctx context.Context, k client.Client) bool {
+	var d appsv1.Deployment
+	if k.Get(ctx, client.ObjectKey{Namespace: "cairn-system", Name: "cairn-controller"}, &d) != nil {
+		return false
+	}
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1}
+	return k.Status().Update(ctx, &d) == nil
+}
+
+func markDaemonSetReady(ctx context.Context, k client.Client) bool {
+	var ds appsv1.DaemonSet
+	if k.Get(ctx, client.ObjectKey{Namespace: "cairn-system", Name: "cairn-agent"}, &ds) != nil {
+		return false
+	}
+	ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: ds.Generation, DesiredNumberScheduled: 2, CurrentNumberScheduled: 2,
+		UpdatedNumberScheduled: 2, NumberReady: 2, NumberAvailable: 2}
+	return k.Status().Update(ctx, &ds) == nil
 }
 
 func uninstall(t *testing.T, c *cli, k client.Client) {
