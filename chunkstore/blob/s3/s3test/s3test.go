@@ -88,10 +88,44 @@ func start(t testing.TB, useTLS bool) *Server {
 	}
 }
 
+// Launch runs a plain-HTTP server with its buckets under dir until Stop,
+// for programs that need a real S3 server outside a test (the demo).
+func Launch(dir string) (*Server, error) {
+	bin, err := binaryPath()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 27)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	keys := strings.ToUpper(hex.EncodeToString(b))
+	s := &Server{AccessKey: "AK" + keys[:18], SecretKey: "SK" + keys[18:], Dir: dir}
+	for attempt := 1; ; attempt++ {
+		_, err := s.launch(bin)
+		if err == nil || attempt == startAttempts {
+			return s, err
+		}
+	}
+}
+
 func (s *Server) start(t testing.TB, bin string) error {
-	addr, err := freeAddr()
+	out, err := s.launch(bin)
 	if err != nil {
 		return err
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("versitygw output:\n%s", out.String())
+		}
+	})
+	return nil
+}
+
+// launch starts the process and waits until it answers.
+func (s *Server) launch(bin string) (*lockedBuffer, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
 	}
 	out := &lockedBuffer{}
 	args := []string{"--port", addr, "--quiet", "--region", Region}
@@ -105,7 +139,7 @@ func (s *Server) start(t testing.TB, bin string) error {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("run %s: %w", bin, err)
+		return nil, fmt.Errorf("run %s: %w", bin, err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -121,16 +155,10 @@ func (s *Server) start(t testing.TB, bin string) error {
 	}
 	if err := waitReady(scheme+addr, s.CACertPEM, exited); err != nil {
 		stop()
-		return fmt.Errorf("%w; server output:\n%s", err, out.String())
+		return nil, fmt.Errorf("%w; server output:\n%s", err, out.String())
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("versitygw output:\n%s", out.String())
-		}
-	})
 	s.Addr, s.Endpoint, s.stop = addr, scheme+addr, stop
-	return nil
+	return out, nil
 }
 
 // Stop kills the server now, to test what clients do when it disappears.
@@ -215,21 +243,29 @@ func (s *Server) NewBucket(t testing.TB) string {
 // Binary returns the versitygw path, failing the test if it is missing.
 func Binary(t testing.TB) string {
 	t.Helper()
+	p, err := binaryPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func binaryPath() (string, error) {
 	if p := os.Getenv("CAIRN_VERSITYGW"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("s3test: CAIRN_VERSITYGW=%s: %v (unset it to use the binary `make tools` installs)", p, err)
+			return "", fmt.Errorf("s3test: CAIRN_VERSITYGW=%s: %w (unset it to use the binary `make tools` installs)", p, err)
 		}
-		return p
+		return p, nil
 	}
 	root, err := moduleRoot()
 	if err != nil {
-		t.Fatalf("s3test: %v", err)
+		return "", fmt.Errorf("s3test: %w", err)
 	}
 	p := filepath.Join(root, ".tools", "bin", "versitygw")
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("s3test: versitygw not found at %s: run `make tools` to install it (or set CAIRN_VERSITYGW)", p)
+		return "", fmt.Errorf("s3test: versitygw not found at %s: run `make tools` to install it (or set CAIRN_VERSITYGW)", p)
 	}
-	return p
+	return p, nil
 }
 
 func moduleRoot() (string, error) {
