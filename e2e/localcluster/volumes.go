@@ -284,3 +284,26 @@ func (c *Cluster) nodeOf(pv *corev1.PersistentVolume) (*Node, error) {
 	}
 	return nil, errorf("PV %s is pinned to no node of this cluster", pv.Name)
 }
+
+// DeleteVolume removes a provisioned volume from its node's driver, as a
+// provisioner does when its PV is deleted; its publications go first.
+func (c *Cluster) DeleteVolume(ctx context.Context, v *Volume) error {
+	if err := v.unpublish(ctx); err != nil {
+		return err
+	}
+	conn, err := v.node.Conn()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.DeleteVolume(ctx, v.Handle, c.cfg.CSISecret); err != nil {
+		return err
+	}
+	for i, o := range c.volumes {
+		if o == v {
+			c.volumes = append(c.volumes[:i], c.volumes[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
