@@ -6,7 +6,7 @@ TOOLS_BIN := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS_BIN):$(PATH)
 export CAIRN_VERSITYGW ?= $(TOOLS_BIN)/versitygw
 
-.PHONY: all build tools generate test test-short lint demo clean
+.PHONY: all build tools generate test test-short lint demo demo-repo clean
 
 all: build
 
@@ -38,7 +38,14 @@ lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	staticcheck ./...
 
-demo: build
+# The whole cairn story on a local cluster (etcd and kube-apiserver from
+# .tools, the controller, two simulated nodes with the reference CSI driver
+# and an agent each). DEMO_S3=1 keeps the repository on versitygw.
+demo: build tools
+	bin/cairn-demo --bin bin
+
+# The repository CLI alone: back up a tree, change it, back up, restore.
+demo-repo: build
 	bash scripts/demo.sh
 
 clean:

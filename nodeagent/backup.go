@@ -134,7 +134,7 @@ func (a *Agent) snapshotMove(ctx context.Context, j *backupJob) (core.ID, error)
 		}
 		id, err = a.backupBlock(ctx, j, dr, target, snap, sec)
 	} else {
-		id, err = a.backupFiles(ctx, j, target)
+		id, err = a.backupFiles(ctx, j, target, true)
 	}
 	if err != nil {
 		keep = false

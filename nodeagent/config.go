@@ -50,6 +50,12 @@ type Config struct {
 	KeepBaseSnapshots bool
 	// Workers and Uploads tune the backup pipeline (0: its defaults).
 	Workers, Uploads int
+	// TrustMtime lets an incremental backup of a snapshot's file system
+	// skip files whose size and mtime match the parent (restic's
+	// --ignore-inode --ignore-ctime): a snapshot mounted as a new volume
+	// gives every file a new inode and change time, so the strict test
+	// would read the whole volume every time. Default on.
+	TrustMtime bool
 	// ReadLimit bounds how fast each backup reads its volume, in bytes per
 	// second (0: no limit), so backups leave applications their disk.
 	ReadLimit int64
@@ -76,7 +82,7 @@ const DefaultMaxConcurrent = 2
 // DefaultConfig returns the defaults for node.
 func DefaultConfig(node string) Config {
 	return Config{NodeName: node, Namespace: "cairn-system", StateDir: "/var/lib/kubelet/plugins/cairn.dev/agent",
-		KubeletDir: "/var/lib/kubelet", KeepBaseSnapshots: true}
+		KubeletDir: "/var/lib/kubelet", KeepBaseSnapshots: true, TrustMtime: true}
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -17,11 +17,13 @@ import (
 	"github.com/cairnbackup/cairn/csi"
 )
 
-// backupFiles backs up a mounted file system.
-func (a *Agent) backupFiles(ctx context.Context, j *backupJob, path string) (core.ID, error) {
+// backupFiles backs up a mounted file system; fresh says it is a snapshot
+// mounted anew, whose inodes and change times say nothing.
+func (a *Agent) backupFiles(ctx context.Context, j *backupJob, path string, fresh bool) (core.ID, error) {
 	j.stats.ReadMode = v1alpha1.ReadFiles
 	opts := a.archiveOptions(j)
 	opts.Parent = j.parent
+	opts.IgnoreInode = fresh && a.cfg.TrustMtime
 	return a.archive(ctx, j, path, opts)
 }
 
@@ -156,7 +158,7 @@ func (a *Agent) fileSystemBackup(ctx context.Context, j *backupJob) (core.ID, er
 	if err != nil {
 		return core.ID{}, err
 	}
-	return a.backupFiles(ctx, j, path)
+	return a.backupFiles(ctx, j, path, false)
 }
 
 // openRepo opens a location's repository (cached per location).

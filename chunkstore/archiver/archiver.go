@@ -35,6 +35,12 @@ type Options struct {
 	// BlockRanges, with Block, reads only some ranges of the image (see
 	// BlockRanges); nil reads it all.
 	BlockRanges *BlockRanges
+	// IgnoreInode judges a file unchanged since the parent by its size and
+	// modification time alone, not its inode number and change time: a
+	// snapshot mounted afresh (a new copy of the tree each time) has new
+	// ones for every file. Such a backup misses a change that kept a
+	// file's size and set its mtime back.
+	IgnoreInode bool
 	// Parent is the snapshot to compare against; unchanged files are not read.
 	Parent   *snapshot.Snapshot
 	ParentID *core.ID

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -103,5 +104,45 @@ func TestIncrementalReadsTreePacksOnce(t *testing.T) {
 	backup(t, r2, []string{src}, archiver.Options{Parent: first.Snapshot})
 	if n := counting.packGets.Load(); n > 3 {
 		t.Fatalf("incremental backup of 200 unchanged directories made %d pack reads, want at most 3", n)
+	}
+}
+
+// A tree copied afresh (as a snapshot mounted as a new volume is) has new
+// inodes and change times: with IgnoreInode only files whose size or mtime
+// changed are read again; without it every file is.
+func TestIgnoreInodeReadsOnlyChangedFilesOfACopy(t *testing.T) {
+	first := filepath.Join(t.TempDir(), "vol")
+	copyDir := filepath.Join(t.TempDir(), "vol")
+	for _, d := range []string{first, copyDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		data := []byte(strings.Repeat(fmt.Sprintf("file %d ", i), 500))
+		when := time.Unix(1700000000+int64(i), 0)
+		for _, d := range []string{first, copyDir} {
+			p := filepath.Join(d, fmt.Sprintf("f%02d", i))
+			if i == 7 && d == copyDir {
+				data = append(data, "changed"...)
+			}
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, when, when); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r := repotest.Init(t, mem.New())
+	parent := backup(t, r, []string{first}, archiver.Options{})
+	strict := backup(t, r, []string{copyDir}, archiver.Options{Parent: parent.Snapshot})
+	loose := backup(t, r, []string{copyDir}, archiver.Options{Parent: parent.Snapshot, IgnoreInode: true})
+	size := int64(len(strings.Repeat("file 7 ", 500)) + len("changed"))
+	if got := loose.Snapshot.Stats.BytesRead; got != size {
+		t.Errorf("with IgnoreInode %d bytes were read, want only the changed file's %d", got, size)
+	}
+	if got := strict.Snapshot.Stats.BytesRead; got < 10*size {
+		t.Errorf("without IgnoreInode only %d bytes were read; a copy must be read again", got)
 	}
 }

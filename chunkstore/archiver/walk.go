@@ -233,10 +233,13 @@ func nodeFromMeta(name string, m fsmeta.Meta) *snapshot.Node {
 }
 
 // unchanged reports whether a file can reuse the parent's content: same
-// size, times, inode and type, and all referenced blobs still indexed.
+// size, times, inode and type (size and mtime only with IgnoreInode), and
+// all referenced blobs still indexed.
 func (p *pipeline) unchanged(node, prev *snapshot.Node) bool {
-	if prev == nil || prev.Type != snapshot.TypeFile || prev.Size != node.Size ||
-		prev.MtimeNs != node.MtimeNs || prev.CtimeNs != node.CtimeNs || prev.Inode != node.Inode {
+	if prev == nil || prev.Type != snapshot.TypeFile || prev.Size != node.Size || prev.MtimeNs != node.MtimeNs {
+		return false
+	}
+	if !p.a.opts.IgnoreInode && (prev.CtimeNs != node.CtimeNs || prev.Inode != node.Inode) {
 		return false
 	}
 	for _, id := range prev.ContentLists {

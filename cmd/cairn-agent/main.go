@@ -41,6 +41,7 @@ func run() error {
 	flag.DurationVar(&cfg.CSI.Timeout, "csi-timeout", time.Minute, "timeout of each CSI call attempt")
 	flag.IntVar(&cfg.CSI.Attempts, "csi-attempts", 5, "attempts of a CSI call that fails with Unavailable, DeadlineExceeded or Aborted")
 	flag.BoolVar(&cfg.KeepBaseSnapshots, "keep-base-snapshots", true, "keep each block volume's last snapshot on drivers with SnapshotMetadata, for changed-block incrementals")
+	flag.BoolVar(&cfg.TrustMtime, "trust-mtime", true, "an incremental of a snapshot's files skips those whose size and mtime match the parent (snapshots get new inodes)")
 	flag.IntVar(&cfg.Workers, "workers", 0, "chunking workers per backup (0: one per CPU)")
 	flag.IntVar(&cfg.Uploads, "uploads", 0, "packs in flight per backup (0: the repository's default)")
 	flag.Int64Var(&cfg.ReadLimit, "read-limit", 0, "bytes per second each backup may read from its volume (0: no limit)")
