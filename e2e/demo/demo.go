@@ -95,7 +95,11 @@ func (d *demo) start(ctx context.Context) error {
 		return fmt.Errorf("start the local cluster: %w", err)
 	}
 	if d.cfg.S3 {
-		if d.s3, err = s3test.Launch(filepath.Join(d.dir, "s3")); err != nil {
+		dir := filepath.Join(d.dir, "s3")
+		if err := os.MkdirAll(filepath.Join(dir, "cairn-demo"), 0o700); err != nil { // the bucket
+			return err
+		}
+		if d.s3, err = s3test.Launch(dir); err != nil {
 			return fmt.Errorf("start versitygw: %w", err)
 		}
 		d.say("S3: versitygw on %s.", d.s3.Endpoint)

@@ -95,14 +95,20 @@ func Launch(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	b := make([]byte, 27)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
 	keys := strings.ToUpper(hex.EncodeToString(b))
 	s := &Server{AccessKey: "AK" + keys[:18], SecretKey: "SK" + keys[18:], Dir: dir}
 	for attempt := 1; ; attempt++ {
 		_, err := s.launch(bin)
-		if err == nil || attempt == startAttempts {
-			return s, err
+		if err == nil {
+			return s, nil
+		}
+		if attempt == startAttempts {
+			return nil, err
 		}
 	}
 }
