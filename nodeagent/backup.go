@@ -56,7 +56,7 @@ func (a *Agent) runBackup(ctx context.Context, w *work) outcome {
 		a.metrics.errors.WithLabelValues(causeOf(err)).Inc()
 		return outcome{phase: v1alpha1.WorkFailed, message: backupFailure(vb, err)}
 	}
-	j.stats.DurationSeconds = int64(a.now().Sub(start).Seconds())
+	j.stats.DurationMilliseconds = a.now().Sub(start).Milliseconds()
 	return outcome{phase: v1alpha1.WorkCompleted, snapshotID: id.String(), stats: j.stats,
 		message: fmt.Sprintf("backed up %s of %s (%s read) into snapshot %s", human(j.stats.BytesAdded), human(j.stats.VolumeBytes),
 			j.stats.ReadMode, id.Short())}

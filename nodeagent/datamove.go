@@ -129,7 +129,9 @@ func (a *Agent) archiveOptions(j *backupJob) archiver.Options {
 func (a *Agent) archive(ctx context.Context, j *backupJob, path string, opts archiver.Options) (core.ID, error) {
 	p := opts.Progress
 	j.w.setProgress(func() (int64, int64) { return p.BytesDone.Load(), p.BytesTotal.Load() })
+	t0 := a.now()
 	res, err := archiver.Backup(ctx, j.repo, []string{path}, opts)
+	j.stats.ReadMilliseconds += a.now().Sub(t0).Milliseconds()
 	if err != nil {
 		return core.ID{}, err
 	}

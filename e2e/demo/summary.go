@@ -56,7 +56,7 @@ func (d *demo) backupFigures(ctx context.Context, name string, f *BackupFigures)
 		f.BytesRead += s.BytesRead
 		f.BytesAdded += s.BytesAdded
 		f.BytesStored += s.BytesStored
-		f.DataTime = max(f.DataTime, time.Duration(s.DurationSeconds)*time.Second)
+		f.DataTime = max(f.DataTime, time.Duration(s.DurationMilliseconds)*time.Millisecond)
 	}
 	return nil
 }
