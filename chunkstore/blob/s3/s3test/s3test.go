@@ -89,9 +89,45 @@ func start(t testing.TB, useTLS bool) *Server {
 }
 
 func (s *Server) start(t testing.TB, bin string) error {
-	addr, err := freeAddr()
+	out, err := s.launch(bin)
 	if err != nil {
 		return err
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("versitygw output:\n%s", out.String())
+		}
+	})
+	return nil
+}
+
+// Launch runs a plain-HTTP server over dir outside a test, for programs
+// such as the fault campaign; the caller stops it with Stop. bin is the
+// versitygw binary.
+func Launch(bin, dir string) (*Server, error) {
+	ak, sk := make([]byte, 9), make([]byte, 18)
+	if _, err := rand.Read(ak); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(sk); err != nil {
+		return nil, err
+	}
+	s := &Server{AccessKey: "AK" + strings.ToUpper(hex.EncodeToString(ak)), SecretKey: "SK" + strings.ToUpper(hex.EncodeToString(sk)), Dir: dir}
+	var err error
+	for range startAttempts {
+		if _, err = s.launch(bin); err == nil {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("s3test: start versitygw: %w", err)
+}
+
+// launch starts the process and waits until it serves; it sets s.stop.
+func (s *Server) launch(bin string) (*lockedBuffer, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
 	}
 	out := &lockedBuffer{}
 	args := []string{"--port", addr, "--quiet", "--region", Region}
@@ -105,7 +141,7 @@ func (s *Server) start(t testing.TB, bin string) error {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("run %s: %w", bin, err)
+		return nil, fmt.Errorf("run %s: %w", bin, err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -121,16 +157,10 @@ func (s *Server) start(t testing.TB, bin string) error {
 	}
 	if err := waitReady(scheme+addr, s.CACertPEM, exited); err != nil {
 		stop()
-		return fmt.Errorf("%w; server output:\n%s", err, out.String())
+		return nil, fmt.Errorf("%w; server output:\n%s", err, out.String())
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("versitygw output:\n%s", out.String())
-		}
-	})
 	s.Addr, s.Endpoint, s.stop = addr, scheme+addr, stop
-	return nil
+	return out, nil
 }
 
 // Stop kills the server now, to test what clients do when it disappears.
