@@ -20,6 +20,8 @@ type KillStats struct {
 	// Backup reruns: bytes they read, and of those, bytes they found
 	// already stored (mostly by the killed run).
 	RerunRead, RerunReused int64
+	// Reused is RerunReused for each backup rerun, in order.
+	Reused []int64
 }
 
 // killSetup is one backend's repository and dataset for the kills.
@@ -191,8 +193,10 @@ func (c *campaign) rerun(ctx context.Context, ks *killSetup, op string) error {
 		if _, err := ks.r.must(ctx, &b, ks.args(op)...); err != nil {
 			return err
 		}
+		reused := max(0, b.BytesRead-b.BytesAdded)
 		ks.stats[op].RerunRead += b.BytesRead
-		ks.stats[op].RerunReused += max(0, b.BytesRead-b.BytesAdded)
+		ks.stats[op].RerunReused += reused
+		ks.stats[op].Reused = append(ks.stats[op].Reused, reused)
 	case "prune":
 		_, err := ks.r.must(ctx, nil, ks.args(op)...)
 		return err

@@ -87,6 +87,16 @@ func writeKills(b *strings.Builder, res *Results) {
 		}
 		fmt.Fprintf(b, "| %s | %s | %d | %d | %d | %s | %s |\n", k.Backend, k.Op, k.Kills, k.Finished, k.CleanChecks, read, reused)
 	}
+	for _, k := range res.Kills {
+		if len(k.Reused) == 0 {
+			continue
+		}
+		each := make([]string, len(k.Reused))
+		for i, n := range k.Reused {
+			each[i] = fmt.Sprintf("%.1f", float64(n)/(1<<20))
+		}
+		fmt.Fprintf(b, "\nMiB each %s backup rerun reused: %s.\n", k.Backend, strings.Join(each, ", "))
+	}
 }
 
 func writeS3(b *strings.Builder, res *Results) {
