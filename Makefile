@@ -34,7 +34,7 @@ test: tools
 # proxy, bit flips, full disks (tmpfs and loop-mounted ext4, so it needs
 # root) and 60 s of every repository parser's fuzz target. It rewrites
 # chunkstore/RELIABILITY.md. FAULTS_SEED=N replays a run; FAULTS_FULL=1
-# runs the full counts (50 kills per backend, 10 minutes per fuzz target).
+# fuzzes each target for 10 minutes instead of one (and runs more S3 rounds).
 # Only versitygw is needed of the tools, hence CAIRN_TOOLS_KUBE=0.
 test-faults:
 	$(GO) build -o bin/cairn ./cmd/cairn

@@ -113,8 +113,10 @@ func (ks *killSetup) args(op string) []string {
 // killLoop kills operations until the configured number of kills landed.
 func (c *campaign) killLoop(ctx context.Context, ks *killSetup) error {
 	kills := 0
+	first := c.rnd.IntN(len(killOps))
 	for attempt := 0; kills < c.cfg.Kills && attempt < 6*c.cfg.Kills; attempt++ {
-		op := killOps[c.rnd.IntN(len(killOps))]
+		// In turn, so every operation gets its share of the kills.
+		op := killOps[(first+attempt)%len(killOps)]
 		landed, err := c.killOnce(ctx, ks, op)
 		if err != nil {
 			return err
@@ -149,9 +151,6 @@ func (c *campaign) killOnce(ctx context.Context, ks *killSetup, op string) (bool
 		return false, nil
 	}
 	st.Kills++
-	if err := removeSessions(ks.objects); err != nil {
-		return true, err
-	}
 	if err := c.rerun(ctx, ks, op); err != nil {
 		c.fail("%s %s killed after %s: rerun: %v", ks.backend, op, delay.Round(time.Millisecond), err)
 		return true, nil
@@ -236,27 +235,6 @@ func (c *campaign) finalRestore(ctx context.Context, ks *killSetup) error {
 	}
 	if err := c.compareRestore(ks.data.dir, filepath.Join(ks.target(), "src")); err != nil {
 		c.fail("%s: final restore: %v", ks.backend, err)
-	}
-	return nil
-}
-
-// removeSessions deletes the session files of the processes the campaign
-// killed. Prune would treat them as live for ten minutes and hold back
-// its sweeps; the campaign knows no other process runs, so it does what
-// prune does once they are stale.
-func removeSessions(objects string) error {
-	dir := filepath.Join(objects, "sessions")
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !os.IsNotExist(err) {
-			return err
-		}
 	}
 	return nil
 }

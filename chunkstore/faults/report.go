@@ -37,7 +37,7 @@ func WriteReport(path string, res *Results) error {
 
 func fullCounts() string {
 	f := Defaults(true)
-	return fmt.Sprintf("%d kills per backend, %d S3 rounds, %s per fuzz target", f.Kills, f.S3Backups, f.FuzzTime)
+	return fmt.Sprintf("%d S3 rounds, %s per fuzz target", f.S3Backups, f.FuzzTime)
 }
 
 func writeSummary(b *strings.Builder, res *Results) {
