@@ -17,8 +17,8 @@ import (
 type Config struct {
 	Seed uint64
 	// Cairn and VersityGW are the binaries; Root is the module, where the
-	// fuzz targets live.
-	Cairn, VersityGW, Root string
+	// fuzz targets live, and Commit its revision, for the report.
+	Cairn, VersityGW, Root, Commit string
 	// Work is the scratch directory; it is removed at the end.
 	Work string
 	// Kills is the number of SIGKILLs per backend (local and S3).
@@ -45,10 +45,10 @@ type Config struct {
 // about ten minutes on two cores. With full, the fuzz targets run the ten
 // minutes each the issue asks for on demand, and more S3 rounds.
 func Defaults(full bool) Config {
-	c := Config{Seed: rand.Uint64() % 1_000_000, Kills: 50, S3Backups: 4, FaultRate: 0.10, Flips: 100, DiskSizes: 9,
+	c := Config{Seed: rand.Uint64() % 1_000_000, Kills: 50, S3Backups: 8, FaultRate: 0.10, Flips: 100, DiskSizes: 9,
 		FuzzTime: time.Minute, FuzzParallel: 2, Log: os.Stderr}
 	if full {
-		c.S3Backups, c.FuzzTime = 12, 10*time.Minute
+		c.S3Backups, c.FuzzTime = 24, 10*time.Minute
 	}
 	return c
 }

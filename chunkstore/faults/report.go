@@ -17,9 +17,13 @@ func WriteReport(path string, res *Results) error {
 		status = fmt.Sprintf("FAILED (%d violations, listed at the end)", len(res.Failures))
 	}
 	fmt.Fprintf(&b, "# cairn reliability campaign\n\n")
-	fmt.Fprintf(&b, "Written by `make test-faults` (`chunkstore/faults`); do not edit. Run of %s, seed %d, %s on %d cores: **%s**.\n",
-		res.Started.UTC().Format("2006-01-02 15:04 MST"), res.Config.Seed, res.Duration.Round(time.Second), runtime.NumCPU(), status)
-	fmt.Fprintf(&b, "Replay it with `make test-faults FAULTS_SEED=%d`; `FAULTS_FULL=1` runs the full counts (%s).\n\n", res.Config.Seed, fullCounts())
+	commit := ""
+	if res.Config.Commit != "" {
+		commit = " at commit " + res.Config.Commit
+	}
+	fmt.Fprintf(&b, "Written by `make test-faults` (`chunkstore/faults`); do not edit. Run of %s%s, seed %d, %s on %d cores: **%s**.\n",
+		res.Started.UTC().Format("2006-01-02 15:04 MST"), commit, res.Config.Seed, res.Duration.Round(time.Second), runtime.NumCPU(), status)
+	fmt.Fprintf(&b, "Replay it with `make test-faults FAULTS_SEED=%d`; `FAULTS_FULL=1` runs %s.\n\n", res.Config.Seed, fullCounts())
 	writeSummary(&b, res)
 	writeKills(&b, res)
 	writeS3(&b, res)
@@ -37,7 +41,7 @@ func WriteReport(path string, res *Results) error {
 
 func fullCounts() string {
 	f := Defaults(true)
-	return fmt.Sprintf("%d S3 rounds, %s per fuzz target", f.S3Backups, f.FuzzTime)
+	return fmt.Sprintf("%s per fuzz target and %d S3 rounds", f.FuzzTime, f.S3Backups)
 }
 
 func writeSummary(b *strings.Builder, res *Results) {
@@ -105,8 +109,8 @@ func writeS3(b *strings.Builder, res *Results) {
 		return
 	}
 	fmt.Fprintf(b, "\n## S3 faults\n\nA proxy in front of versitygw failed %.0f%% of the requests, each fault kind equally often. "+
-		"%d backups, %d restores (compared byte for byte), %d prunes and %d `check --read-data` runs went through it and completed.\n\n",
-		res.Config.FaultRate*100, s.Backups, s.Restores, s.Prunes, s.Checks)
+		"%s, %s (each compared byte for byte with its source), %s and %s went through it and completed.\n\n",
+		res.Config.FaultRate*100, count(s.Backups, "backup"), count(s.Restores, "restore"), count(s.Prunes, "prune"), count(s.Checks, "`check --read-data` run"))
 	b.WriteString("| fault | injected |\n|---|---|\n")
 	keys := make([]string, 0, len(s.Faults))
 	for k := range s.Faults {
@@ -180,4 +184,11 @@ func total(m map[Fault]int) int {
 		n += v
 	}
 	return n
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -101,6 +102,10 @@ func finish(cfg *faults.Config) error {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%w (make build and make tools make the binaries)", err)
 		}
+	}
+	// The revision, for the report; "+" marks uncommitted changes.
+	if out, err := exec.Command("git", "-C", cfg.Root, "describe", "--always", "--dirty=+").Output(); err == nil {
+		cfg.Commit = strings.TrimSpace(string(out))
 	}
 	if cfg.Work == "" {
 		if cfg.Work, err = os.MkdirTemp("", "cairn-faults-"); err != nil {
