@@ -41,9 +41,10 @@ type Config struct {
 }
 
 // Defaults returns the campaign CI runs: 50 kills on each backend, 100
-// bit flips, 9 free sizes per file system and a minute per fuzz target,
-// about ten minutes on two cores. With full, the fuzz targets run the ten
-// minutes each the issue asks for on demand, and more S3 rounds.
+// bit flips, 9 free sizes per file system and a minute per fuzz target:
+// about six and a half minutes on two cores, five of them fuzzing. With
+// full, the fuzz targets run ten minutes each, as the issue asks on
+// demand, and there are more S3 rounds.
 func Defaults(full bool) Config {
 	c := Config{Seed: rand.Uint64() % 1_000_000, Kills: 50, S3Backups: 8, FaultRate: 0.10, Flips: 100, DiskSizes: 9,
 		FuzzTime: time.Minute, FuzzParallel: 2, Log: os.Stderr}
