@@ -6,7 +6,7 @@ TOOLS_BIN := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS_BIN):$(PATH)
 export CAIRN_VERSITYGW ?= $(TOOLS_BIN)/versitygw
 
-.PHONY: all build tools generate test test-short lint demo demo-repo clean
+.PHONY: all build tools generate test test-short test-faults lint demo demo-repo clean
 
 all: build
 
@@ -28,6 +28,18 @@ generate: tools
 test: tools
 	$(MAKE) bench-smoke
 	$(GO) test -count=1 -timeout 30m ./...
+
+# The fault campaign (chunkstore/faults) against the real binary: kill -9s
+# of backup, prune and restore on a directory and on S3, S3 faults through a
+# proxy, bit flips, full disks (tmpfs and loop-mounted ext4, so it needs
+# root) and 60 s of every repository parser's fuzz target. It rewrites
+# chunkstore/RELIABILITY.md. FAULTS_SEED=N replays a run; FAULTS_FULL=1
+# fuzzes each target for 10 minutes instead of one (and runs more S3 rounds).
+# Only versitygw is needed of the tools, hence CAIRN_TOOLS_KUBE=0.
+test-faults:
+	$(GO) build -o bin/cairn ./cmd/cairn
+	CAIRN_TOOLS_KUBE=0 bash scripts/install-tools.sh
+	$(GO) run ./chunkstore/faults/cmd/cairn-faults -cairn bin/cairn -report chunkstore/RELIABILITY.md
 
 # Unit tests only, for quick iteration.
 test-short:
