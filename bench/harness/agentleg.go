@@ -27,6 +27,7 @@ import (
 const (
 	AgentBackup       = "backup"
 	AgentIncremental  = "changed-blocks"
+	AgentBoth         = "two-at-once"
 	AgentRestore      = "restore"
 	RepoBackup        = "repo-backup"
 	RepoRestore       = "repo-restore"
@@ -107,22 +108,30 @@ func (l *agentLeg) steps(ctx context.Context) (string, error) {
 			return RepoBackup, err
 		}
 	}
-	if err := l.backup(ctx, "full", AgentBackup); err != nil {
-		return AgentBackup, err
+	// One item at a time for the speeds, then both at once for memory.
+	for _, vol := range []string{"image", "files"} {
+		if err := l.backup(ctx, vol+"-full", AgentBackup, vol); err != nil {
+			return AgentBackup, err
+		}
 	}
 	if l.run%2 == 0 {
 		if err := l.repoBaseline(ctx); err != nil {
 			return RepoBackup, err
 		}
 	}
+	if err := l.backup(ctx, "both", AgentBoth, ""); err != nil {
+		return AgentBoth, err
+	}
 	if err := l.rewriteBlocks(); err != nil {
 		return "rewrite", err
 	}
-	if err := l.backup(ctx, "changed", AgentIncremental); err != nil {
+	if err := l.backup(ctx, "changed", AgentIncremental, "image"); err != nil {
 		return AgentIncremental, err
 	}
-	if err := l.restore(ctx); err != nil {
-		return AgentRestore, err
+	for _, vol := range []string{"image", "files"} {
+		if err := l.restore(ctx, vol); err != nil {
+			return AgentRestore, err
+		}
 	}
 	return "", nil
 }
@@ -141,8 +150,9 @@ func (l *agentLeg) start(ctx context.Context) error {
 	if err := c.Client.Create(ctx, namespaceObject(agentNS)); err != nil {
 		return err
 	}
-	for _, s := range []localcluster.VolumeSpec{{Namespace: agentNS, PVC: "image", Node: "node-a", Size: l.img.Bytes(), Block: true},
-		{Namespace: agentNS, PVC: "files", Node: "node-a", Size: 8 << 30}} {
+	for _, s := range []localcluster.VolumeSpec{
+		{Namespace: agentNS, PVC: "image", Node: "node-a", Size: l.img.Bytes(), Block: true, Labels: map[string]string{"volume": "image"}},
+		{Namespace: agentNS, PVC: "files", Node: "node-a", Size: 8 << 30, Labels: map[string]string{"volume": "files"}}} {
 		if _, err := c.Provision(ctx, s); err != nil {
 			return err
 		}
