@@ -12,9 +12,10 @@ import (
 )
 
 // assets are the templates, the style sheet and the script: everything
-// the browser gets, in the binary.
+// the browser gets, in the binary ("all:" keeps the _-prefixed layout
+// files, which a plain directory pattern would leave out).
 //
-//go:embed assets
+//go:embed all:assets
 var assets embed.FS
 
 // page is what a handler built: a template, its data, and how to send it.
