@@ -210,7 +210,7 @@ func (f *fixture) backups(t *testing.T) {
 	f.volumeBackup(t, "b-done-data", "b-done", "data", v1alpha1.WorkStatus{Phase: v1alpha1.WorkCompleted, Agent: "agent-node-a",
 		StartTime: f.ago(49 * time.Minute), CompletionTime: f.ago(46 * time.Minute), SnapshotID: "5f3c9a0b1d2e4f60718293a4b5c6d7e8",
 		Progress: v1alpha1.Progress{BytesDone: 3 << 30, BytesTotal: 3 << 30},
-		Stats: v1alpha1.WorkStats{ReadMode: v1alpha1.ReadFull, BytesRead: 3 << 30, BytesAdded: 768 << 20, BytesStored: 512 << 20}})
+		Stats:    v1alpha1.WorkStats{ReadMode: v1alpha1.ReadFull, BytesRead: 3 << 30, BytesAdded: 768 << 20, BytesStored: 512 << 20}})
 	for i, d := range []time.Duration{72 * time.Hour, 48 * time.Hour, 24 * time.Hour} {
 		f.createWithStatus(t, &v1alpha1.Backup{ObjectMeta: f.meta(fmt.Sprintf("nightly-%d", i+1), sched),
 			Status: v1alpha1.BackupStatus{Phase: v1alpha1.BackupCompleted, StartTime: f.ago(d), CompletionTime: f.ago(d - time.Duration(i+2)*time.Minute),
