@@ -95,7 +95,12 @@ func samples(bs []v1alpha1.Backup) []sample {
 		}
 		out = append(out, sample{name: b.Name, at: st.StartTime.Time, bytes: backupBytes(b), took: st.CompletionTime.Sub(st.StartTime.Time)})
 	}
-	slices.SortFunc(out, func(a, b sample) int { return a.at.Compare(b.at) })
+	slices.SortFunc(out, func(a, b sample) int {
+		if d := a.at.Compare(b.at); d != 0 {
+			return d
+		}
+		return compareStrings(a.name, b.name)
+	})
 	return out[max(0, len(out)-maxChartPoints):]
 }
 

@@ -125,11 +125,11 @@ func orDash(s string) string {
 // run or idle.
 func phaseClass(phase string) string {
 	switch phase {
-	case "Completed", "Available":
+	case "Completed", "Available", "True", "Created", "Updated":
 		return "ok"
 	case "PartiallyFailed", "Canceled", "Deleting":
 		return "warn"
-	case "Failed", "Unavailable":
+	case "Failed", "Unavailable", "False":
 		return "bad"
 	case "InProgress", "WaitingForVolumes", "New", "Pending":
 		return "run"

@@ -58,10 +58,23 @@ func (s *Server) locationPage(r *http.Request) *page {
 
 // newestRows lists up to n backups, newest first, and how many it left out.
 func newestRows(now time.Time, bs []v1alpha1.Backup, n int) ([]backupRow, int) {
-	slices.SortFunc(bs, func(a, b v1alpha1.Backup) int { return b.CreationTimestamp.Compare(a.CreationTimestamp.Time) })
+	slices.SortFunc(bs, func(a, b v1alpha1.Backup) int {
+		if d := startTime(&b).Compare(startTime(&a)); d != 0 {
+			return d
+		}
+		return compareStrings(a.Name, b.Name) // a stable order: streams send only changes
+	})
 	var out []backupRow
 	for i := range bs[:min(n, len(bs))] {
 		out = append(out, backupRowOf(now, &bs[i]))
 	}
 	return out, len(bs) - len(out)
+}
+
+// startTime places a backup in time: its start, else its creation.
+func startTime(b *v1alpha1.Backup) time.Time {
+	if t := b.Status.StartTime; t != nil {
+		return t.Time
+	}
+	return b.CreationTimestamp.Time
 }

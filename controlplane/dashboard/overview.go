@@ -78,6 +78,11 @@ func (s *Server) overviewPage(r *http.Request) *page {
 			return errorPage(http.StatusServiceUnavailable, "read the cache: %v", err)
 		}
 	}
+	// The cache lists in no fixed order; streams send only what changed.
+	slices.SortFunc(locs.Items, func(a, b v1alpha1.BackupLocation) int { return compareStrings(a.Name, b.Name) })
+	slices.SortFunc(scheds.Items, func(a, b v1alpha1.Schedule) int { return compareStrings(a.Name, b.Name) })
+	slices.SortFunc(bs.Items, func(a, b v1alpha1.Backup) int { return compareStrings(a.Name, b.Name) })
+	slices.SortFunc(rs.Items, func(a, b v1alpha1.Restore) int { return compareStrings(a.Name, b.Name) })
 	o := &overview{Now: now}
 	for i := range locs.Items {
 		o.Locations = append(o.Locations, s.locationRow(&locs.Items[i]))
@@ -216,7 +221,7 @@ func failures(now time.Time, bs []v1alpha1.Backup, rs []v1alpha1.Restore) []fail
 				Reason: reason(r.Status.Errors, r.Status.Conditions), When: when})
 		}
 	}
-	slices.SortFunc(out, func(a, b failureRow) int { return b.When.Compare(a.When.Time) })
+	slices.SortStableFunc(out, func(a, b failureRow) int { return b.When.Compare(a.When.Time) })
 	return out
 }
 
@@ -228,7 +233,7 @@ func recent(now time.Time, bs []v1alpha1.Backup, n int) []backupRow {
 			done = append(done, &bs[i])
 		}
 	}
-	slices.SortFunc(done, func(a, b *v1alpha1.Backup) int { return endTime(b).Compare(endTime(a)) })
+	slices.SortStableFunc(done, func(a, b *v1alpha1.Backup) int { return endTime(b).Compare(endTime(a)) })
 	var out []backupRow
 	for _, b := range done[:min(n, len(done))] {
 		out = append(out, backupRowOf(now, b))
