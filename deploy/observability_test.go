@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	_ "github.com/cairnbackup/cairn/controlplane/metrics" // registers the controller's metrics
-	_ "github.com/cairnbackup/cairn/nodeagent"           // registers the agents' metrics
+	_ "github.com/cairnbackup/cairn/nodeagent"            // registers the agents' metrics
 )
 
 // Every metric the Grafana dashboard and the alert rules query is one the
