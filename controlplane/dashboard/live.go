@@ -19,6 +19,11 @@ import (
 // (a work item and its parent) into one re-render.
 const debounce = 100 * time.Millisecond
 
+// maxStream ends a stream after this long; the browser reconnects at
+// once, and so passes the token check again (a revoked token stops
+// streaming within this time, not only at the next page load).
+const maxStream = 10 * time.Minute
+
 // keepAlive is how often an idle stream sends a comment, so proxies and
 // port-forwards do not close it as idle.
 const keepAlive = 15 * time.Second
@@ -118,6 +123,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, build builder) {
 	fl.Flush()
 	tick := time.NewTicker(s.cfg.LiveInterval)
 	defer tick.Stop()
+	end := time.NewTimer(maxStream)
+	defer end.Stop()
 	var last string
 	lastSent := time.Now()
 	for {
@@ -133,6 +140,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, build builder) {
 		}
 		select {
 		case <-r.Context().Done():
+			return
+		case <-end.C:
 			return
 		case <-tick.C:
 		case <-changed:
