@@ -56,14 +56,14 @@ func workRow(now time.Time, node string, pvc v1alpha1.ObjectRef, path v1alpha1.D
 	if st.Phase.Done() {
 		row.ETA = -1
 	}
-	if st.StartTime != nil {
+	if st.Stats.DurationMilliseconds > 0 {
+		row.Duration = time.Duration(st.Stats.DurationMilliseconds) * time.Millisecond
+	} else if st.StartTime != nil {
 		end := now
 		if st.CompletionTime != nil {
 			end = st.CompletionTime.Time
 		}
 		row.Duration = end.Sub(st.StartTime.Time)
-	} else if st.Stats.DurationSeconds > 0 {
-		row.Duration = time.Duration(st.Stats.DurationSeconds) * time.Second
 	}
 	if s := st.Stats; s.BytesRead > 0 {
 		row.HasStats = true
