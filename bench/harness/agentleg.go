@@ -25,15 +25,17 @@ import (
 
 // Agent phases.
 const (
-	AgentBackup       = "backup"
-	AgentIncremental  = "changed-blocks"
-	AgentBoth         = "two-at-once"
-	AgentRestore      = "restore"
-	RepoBackup        = "repo-backup"
-	RepoRestore       = "repo-restore"
-	agentNS           = "bench"
-	agentBlockSize    = 64 << 10 // the reference driver's block-map granularity
-	agentChangedShare = 0.01
+	AgentBackup      = "backup"
+	AgentIncremental = "changed-blocks"
+	// AgentIncrementalRuns rewrites the same share in runs of 16 blocks.
+	AgentIncrementalRuns = "changed-runs"
+	AgentBoth            = "two-at-once"
+	AgentRestore         = "restore"
+	RepoBackup           = "repo-backup"
+	RepoRestore          = "repo-restore"
+	agentNS              = "bench"
+	agentBlockSize       = 64 << 10 // the reference driver's block-map granularity
+	agentChangedShare    = 0.01
 )
 
 // AgentSample is one measured step of the agent leg.
@@ -122,11 +124,19 @@ func (l *agentLeg) steps(ctx context.Context) (string, error) {
 	if err := l.backup(ctx, "both", AgentBoth, ""); err != nil {
 		return AgentBoth, err
 	}
-	if err := l.rewriteBlocks(); err != nil {
-		return "rewrite", err
-	}
-	if err := l.backup(ctx, "changed", AgentIncremental, "image"); err != nil {
-		return AgentIncremental, err
+	// 1% of the blocks, twice: scattered (each block alone, the worst case
+	// for any chunked store) and clustered in 1 MiB runs (as a database's
+	// appends and neighbouring pages are).
+	for _, inc := range []struct {
+		name, phase string
+		run         int64
+	}{{"scattered", AgentIncremental, 1}, {"clustered", AgentIncrementalRuns, 16}} {
+		if err := l.rewriteBlocks(inc.run); err != nil {
+			return "rewrite", err
+		}
+		if err := l.backup(ctx, inc.name, inc.phase, "image"); err != nil {
+			return inc.phase, err
+		}
 	}
 	for _, vol := range []string{"image", "files"} {
 		if err := l.restore(ctx, vol); err != nil {
@@ -204,21 +214,21 @@ func copyInto(src, dst string) error {
 	return errors.Join(out.Sync(), out.Close())
 }
 
-// rewriteBlocks rewrites 1% of the image volume's driver blocks, seeded
-// and scattered, as a database's writes between two backups would.
-func (l *agentLeg) rewriteBlocks() error {
+// rewriteBlocks rewrites 1% of the image volume's driver blocks, seeded,
+// in runs of run blocks at random places.
+func (l *agentLeg) rewriteBlocks(run int64) error {
 	f, err := os.OpenFile(l.dev, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
 	blocks := l.img.Bytes() / agentBlockSize
-	rng := rand.New(rand.NewPCG(l.h.cfg.Seed, uint64(l.run)))
-	buf := make([]byte, agentBlockSize)
-	for range int(float64(blocks) * agentChangedShare) {
+	rng := rand.New(rand.NewPCG(l.h.cfg.Seed, uint64(l.run)*100+uint64(run)))
+	buf := make([]byte, run*agentBlockSize)
+	for range max(int(float64(blocks)*agentChangedShare)/int(run), 1) {
 		for i := range buf {
 			buf[i] = byte(rng.Uint32())
 		}
-		if _, err := f.WriteAt(buf, rng.Int64N(blocks)*agentBlockSize); err != nil {
+		if _, err := f.WriteAt(buf, rng.Int64N(blocks-run+1)*agentBlockSize); err != nil {
 			f.Close()
 			return err
 		}
