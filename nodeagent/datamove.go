@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"strings"
 
 	"golang.org/x/time/rate"
@@ -209,16 +210,5 @@ func causeOf(err error) string {
 	return "other"
 }
 
-// human formats a byte count.
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// human formats a byte count in binary units.
+func human(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }

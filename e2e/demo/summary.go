@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"io"
 	"time"
 
@@ -93,16 +94,5 @@ func ratio(a, b int64) float64 {
 	return float64(a) / float64(b)
 }
 
-// human formats a byte count.
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// human formats a byte count in binary units.
+func human(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
