@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dustin/go-humanize"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	"golang.org/x/time/rate"
 
 	"github.com/cairnbackup/cairn/chunkstore/archiver"

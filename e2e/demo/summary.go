@@ -3,10 +3,10 @@ package demo
 import (
 	"context"
 	"fmt"
-	"github.com/dustin/go-humanize"
 	"io"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
