@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -161,7 +160,7 @@ func (a *Agent) cutSnapshot(ctx context.Context, j *backupJob, dr *driver, sec v
 		return csi.Snapshot{}, err
 	}
 	t0 := a.now()
-	snap, err := dr.controller.CreateSnapshot(ctx, csi.SnapshotRequest{Name: j.w.rec.SnapshotName, SourceVolumeID: vol.VolumeHandle, Secrets: sec.snapshotter})
+	snap, err := dr.snaps.Cut(ctx, csi.SnapshotRequest{Name: j.w.rec.SnapshotName, SourceVolumeID: vol.VolumeHandle, Secrets: sec.snapshotter})
 	if err != nil {
 		cerr := j.w.setCondition(ctx, metav1.Condition{Type: v1alpha1.ConditionSnapshotTaken, Status: metav1.ConditionFalse,
 			Reason: "SnapshotFailed", Message: err.Error()}, nil)
@@ -181,7 +180,7 @@ func (a *Agent) cutSnapshot(ctx context.Context, j *backupJob, dr *driver, sec v
 	if err != nil {
 		return snap, err
 	}
-	return dr.controller.WaitSnapshotReady(ctx, snap, sec.snapshotter, time.Second)
+	return dr.snaps.WaitReady(ctx, snap, sec.snapshotter)
 }
 
 // mountSnapshot creates a temporary volume from the snapshot and publishes

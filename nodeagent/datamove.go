@@ -91,8 +91,7 @@ func (a *Agent) baseSnapshot(ctx context.Context, j *backupJob, dr *driver, sec 
 		j.w.warn("the parent backup kept no CSI snapshot on this driver; the incremental reads the allocated ranges")
 		return ""
 	}
-	list, err := dr.controller.ListSnapshots(ctx, csi.SnapshotFilter{SnapshotID: base, Secrets: sec.snapshotter})
-	if err != nil || len(list) == 0 {
+	if ok, err := dr.snaps.Exists(ctx, base, sec.snapshotter); err != nil || !ok {
 		j.w.warn(fmt.Sprintf("the parent's CSI snapshot %s is gone from driver %s; the incremental reads the allocated ranges", base, dr.name))
 		return ""
 	}
