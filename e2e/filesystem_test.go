@@ -84,7 +84,7 @@ func TestFileSystemDataPathAndAgentEndpoints(t *testing.T) {
 	}
 	_, body := httpGet("http://" + metrics + "/metrics")
 	for metric, least := range map[string]float64{
-		`cairn_agent_read_bytes_total`: float64(written),
+		`cairn_agent_read_bytes_total`:                               float64(written),
 		`cairn_agent_items_total{kind="backup",result="Completed"}`:  1,
 		`cairn_agent_items_total{kind="restore",result="Completed"}`: 1,
 		`cairn_agent_restored_bytes_total`:                           float64(written),
@@ -107,4 +107,3 @@ func metricValue(body, sample string) float64 {
 	}
 	return v
 }
-
