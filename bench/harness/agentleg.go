@@ -64,6 +64,7 @@ type agentLeg struct {
 	tree    *dataset.Tree
 	c       *localcluster.Cluster
 	dev     string // where the pod sees the image volume
+	files   string // and the file volume
 	samples []AgentSample
 }
 
@@ -171,7 +172,7 @@ func (l *agentLeg) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.dev = paths["image"]
+	l.dev, l.files = paths["image"], paths["files"]
 	if err := copyInto(l.img.Path(), l.dev); err != nil {
 		return fmt.Errorf("fill the block volume: %w", err)
 	}

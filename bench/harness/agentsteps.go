@@ -78,8 +78,11 @@ func (l *agentLeg) waitDone(ctx context.Context, obj client.Object, done func() 
 	}
 }
 
-// repoBaseline backs up the same image and tree with `cairn repo` and
-// restores the image, into a repository on the same file system as the
+// repoBaseline backs up the same volumes with `cairn repo`, reading them
+// where the application's pod sees them (the block device and the mounted
+// tree, on the same file system and loop devices the agent reads its
+// snapshots through), and restores the image onto a file beside the
+// driver's volumes, into a repository on the same file system as the
 // agent's.
 func (l *agentLeg) repoBaseline(ctx context.Context) error {
 	c := &cycle{work: filepath.Join(l.repoDir(), "repo-cli")}
@@ -90,7 +93,7 @@ func (l *agentLeg) repoBaseline(ctx context.Context) error {
 	if err := t.Init(ctx, c); err != nil {
 		return err
 	}
-	m, err := t.run(ctx, t.cmd(c, "backup", "--json", "--block", l.img.Path()))
+	m, err := t.run(ctx, t.cmd(c, "backup", "--json", "--block", l.dev))
 	if err != nil {
 		return err
 	}
@@ -100,7 +103,7 @@ func (l *agentLeg) repoBaseline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err = t.run(ctx, t.cmd(c, "backup", "--json", l.tree.Dir()))
+	m, err = t.run(ctx, t.cmd(c, "backup", "--json", l.files))
 	if err != nil {
 		return err
 	}
