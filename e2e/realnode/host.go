@@ -1,0 +1,209 @@
+package realnode
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The host paths a real node uses. The kubelet's root is the standard one
+// because cairn's manifests (the agent DaemonSet, the driver DaemonSet)
+// name it, as every real cluster's do; the harness creates it and removes
+// it, and refuses to start over one it did not create.
+const (
+	KubeletDir = "/var/lib/kubelet"
+	DriverRoot = "/var/lib/cairn-csi-hostpath"
+	// marker tells a leftover of an earlier, killed run from a directory
+	// someone else owns.
+	marker   = ".cairn-realnode"
+	lockFile = "/run/cairn-realnode.lock"
+)
+
+// sysctls the kubelet sets on start (REALCLUSTER.md, pitfall 6); their
+// values are restored on tear-down.
+var kubeletSysctls = []string{"vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops"}
+
+// hostState is what the harness changed on the host, to undo it.
+type hostState struct {
+	lock    *os.File
+	sysctls map[string]string
+	// created are directories that did not exist before the run.
+	created []string
+}
+
+// claimHost takes the machine-wide lock (one real node per machine: the
+// kubelet's root and ports are fixed) and prepares the fixed directories.
+func claimHost() (*hostState, error) {
+	f, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", lockFile, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another real-node run holds %s: %w", lockFile, err)
+	}
+	h := &hostState{lock: f, sysctls: map[string]string{}}
+	for _, s := range kubeletSysctls {
+		b, err := os.ReadFile("/proc/sys/" + s)
+		if err != nil {
+			return nil, h.fail(fmt.Errorf("read sysctl %s: %w", s, err))
+		}
+		h.sysctls[s] = strings.TrimSpace(string(b))
+	}
+	for _, dir := range []string{KubeletDir, DriverRoot, "/var/lib/cni", "/run/containerd"} {
+		if err := h.claimDir(dir); err != nil {
+			return nil, h.fail(err)
+		}
+	}
+	return h, nil
+}
+
+func (h *hostState) fail(err error) error {
+	h.lock.Close()
+	return err
+}
+
+// claimDir makes dir, unless it exists. A directory of an earlier killed
+// run (it has the marker) is cleaned up first; KubeletDir and DriverRoot
+// that someone else made are refused.
+func (h *hostState) claimDir(dir string) error {
+	_, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	case fileExists(filepath.Join(dir, marker)):
+		if err := unmountUnder(dir); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove %s left by an earlier run: %w", dir, err)
+		}
+	case dir == KubeletDir || dir == DriverRoot:
+		return fmt.Errorf("%s exists and was not made by this harness: is a kubelet running here? Remove it to run the real-node suite", dir)
+	default:
+		return nil // shared system directories are left as they are
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	h.created = append(h.created, dir)
+	return os.WriteFile(filepath.Join(dir, marker), nil, 0o644)
+}
+
+// restore undoes the host changes after every process is gone.
+func (h *hostState) restore() error {
+	var errs []error
+	for _, dir := range h.created {
+		if err := unmountUnder(dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))
+		}
+	}
+	for s, v := range h.sysctls {
+		if err := os.WriteFile("/proc/sys/"+s, []byte(v), 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("restore sysctl %s=%s: %w", s, v, err))
+		}
+	}
+	h.lock.Close()
+	return errors.Join(errs...)
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// mountsUnder lists the mount points at or below dir, deepest first.
+func mountsUnder(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 1<<20), 1<<20)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return strings.Count(out[i], "/") > strings.Count(out[j], "/") })
+	return out, s.Err()
+}
+
+// unescapeMount decodes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// unmountUnder detaches every mount at or below dir.
+func unmountUnder(dir string) error {
+	for range 5 { // stacked mounts need more than one pass
+		mps, err := mountsUnder(dir)
+		if err != nil || len(mps) == 0 {
+			return err
+		}
+		for _, mp := range mps {
+			if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+				return fmt.Errorf("unmount %s: %w", mp, err)
+			}
+		}
+	}
+	mps, _ := mountsUnder(dir)
+	if len(mps) > 0 {
+		return fmt.Errorf("still mounted under %s: %v", dir, mps)
+	}
+	return nil
+}
+
+// detachLoops detaches the loop devices whose backing file is under one of
+// dirs (the driver's images, the kubelet's device locks).
+func detachLoops(dirs ...string) error {
+	devs, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	var errs []error
+	for _, bf := range devs {
+		b, err := os.ReadFile(bf)
+		if err != nil {
+			continue
+		}
+		backing := strings.TrimSpace(string(b))
+		for _, d := range dirs {
+			if strings.HasPrefix(backing, d+"/") {
+				dev := "/dev/" + filepath.Base(filepath.Dir(filepath.Dir(bf)))
+				if _, err := run("losetup", "-d", dev); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
