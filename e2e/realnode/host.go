@@ -207,3 +207,28 @@ func detachLoops(dirs ...string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// hostLeftovers describes what a torn-down node left on the host: mounts
+// or directories at the fixed paths, the bridge, the Service address, the
+// kubepods cgroups. Empty means clean.
+func hostLeftovers() string {
+	var left []string
+	for _, dir := range []string{KubeletDir, DriverRoot} {
+		if mps, _ := mountsUnder(dir); len(mps) > 0 {
+			left = append(left, fmt.Sprintf("mounts %v", mps))
+		}
+		if fileExists(dir) {
+			left = append(left, dir)
+		}
+	}
+	if _, err := run("ip", "link", "show", BridgeName); err == nil {
+		left = append(left, "bridge "+BridgeName)
+	}
+	if out, _ := run("ip", "-o", "addr", "show", "dev", "lo"); strings.Contains(out, ServiceIP+"/") {
+		left = append(left, "address "+ServiceIP+" on lo")
+	}
+	if cg, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods"); len(cg) > 0 {
+		left = append(left, fmt.Sprintf("cgroups %v", cg))
+	}
+	return strings.Join(left, "; ")
+}
