@@ -78,6 +78,32 @@ func (c *Cluster) deleteAllPods() error {
 		return fmt.Errorf("list namespaces for tear-down: %w", err)
 	}
 	zero := int64(0)
+	// Workloads first, while the DaemonSets' drivers can still unpublish
+	// their volumes.
+	for _, ns := range nss.Items {
+		_ = c.Kube.AppsV1().Deployments(ns.Name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+		pods, err := c.Kube.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		for _, p := range pods.Items {
+			if !ownedByDaemonSet(p.OwnerReferences) {
+				_ = c.Kube.CoreV1().Pods(ns.Name).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+			}
+		}
+	}
+	_ = waitFor(60*time.Second, "workload pods gone", func() (bool, error) {
+		pods, err := c.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, p := range pods.Items {
+			if !ownedByDaemonSet(p.OwnerReferences) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
 	for _, ns := range nss.Items {
 		_ = c.Kube.AppsV1().DaemonSets(ns.Name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 		_ = c.Kube.AppsV1().Deployments(ns.Name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
@@ -93,4 +119,13 @@ func (c *Cluster) deleteAllPods() error {
 		}
 		return len(pods.Items) == 0, fmt.Errorf("%d pods left", len(pods.Items))
 	})
+}
+
+func ownedByDaemonSet(refs []metav1.OwnerReference) bool {
+	for _, r := range refs {
+		if r.Kind == "DaemonSet" {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -64,6 +65,8 @@ func run(args []string) error {
 	// 2000 records a second per file keeps a minute of writing at 15 MiB
 	// while the freeze still catches hundreds of writes in flight.
 	rate := fs.Int("rate", 2000, "records per second per file")
+	prefill := fs.Int("prefill-mib", 0, "on first start, write this much random data beside the block volume's records, "+
+		"so that moving the data takes longer than cutting the snapshot")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +79,9 @@ func run(args []string) error {
 		}
 		defer unix.Unmount(*mnt, 0) //nolint:errcheck // best effort on the way out
 		files = append(files, filepath.Join(*mnt, "records.log"))
+		if err := fill(filepath.Join(*mnt, "fill.bin"), *prefill); err != nil {
+			return err
+		}
 	}
 	a := &app{}
 	for _, f := range files {
@@ -97,6 +103,32 @@ func run(args []string) error {
 	}
 	return g.Wait()
 }
+
+// fill writes mib MiB of random bytes to path unless it exists.
+func fill(path string, mib int) error {
+	if mib <= 0 || fileExists(path) {
+		return nil
+	}
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rng := rand.NewChaCha8([32]byte{1})
+	buf := make([]byte, 1<<20)
+	for range mib {
+		_, _ = rng.Read(buf)
+		if _, err := f.Write(buf); err != nil {
+			return fmt.Errorf("fill %s: %w", path, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func mountBlock(dev, mnt string) error {
 	if err := os.MkdirAll(mnt, 0o755); err != nil {

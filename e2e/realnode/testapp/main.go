@@ -12,6 +12,8 @@
 //	thaw    the post-hook: FITHAW, then resume the writer
 //	status  print the application's state as JSON (records written, the
 //	        hook times, the check of the files it found at start)
+//	scan    check record files and count the records stamped inside a
+//	        time window (the freeze)
 //	pause   sleep until killed: the pod sandbox's pause process
 //
 // The freeze and thaw times are recorded by the application itself (the
@@ -41,6 +43,8 @@ func main() {
 		err = thaw(os.Args[2:])
 	case "status":
 		err = status(os.Args[2:])
+	case "scan":
+		err = scan(os.Args[2:])
 	case "pause":
 		pause()
 	default:

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -34,13 +36,20 @@ type Check struct {
 	Records uint64 `json:"records"`
 	// LastUnixNano is the time stamp of the last record (0: none).
 	LastUnixNano int64 `json:"lastUnixNano"`
+	// InWindow counts the records stamped inside the window scan asked
+	// about.
+	InWindow uint64 `json:"inWindow"`
 	// Error is empty when every record is valid, numbered 0, 1, 2, ...
 	// without a gap, and the file ends on a record boundary.
 	Error string `json:"error,omitempty"`
 }
 
 // checkFile scans a record file.
-func checkFile(path string) Check {
+func checkFile(path string) Check { return scanFile(path, 0, 0) }
+
+// scanFile scans a record file and counts the records stamped strictly
+// inside (from, to), in Check.InWindow.
+func scanFile(path string, from, to int64) Check {
 	c := Check{File: path}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -74,6 +83,23 @@ func checkFile(path string) Check {
 			return c
 		}
 		c.LastUnixNano = int64(binary.LittleEndian.Uint64(buf[8:]))
+		if c.LastUnixNano > from && c.LastUnixNano < to {
+			c.InWindow++
+		}
 		c.Records++
 	}
+}
+
+func scan(args []string) error {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	from := fs.Int64("from", 0, "window start, unix nanoseconds")
+	to := fs.Int64("to", 0, "window end, unix nanoseconds")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var out []Check
+	for _, f := range fs.Args() {
+		out = append(out, scanFile(f, *from, *to))
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
 }
