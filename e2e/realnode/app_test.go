@@ -99,6 +99,7 @@ func startApp(ctx context.Context, t *testing.T) {
 	if _, err := cluster.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	createStorageClass(ctx, t)
 	provision(ctx, t, appNamespace, "data", 256<<20, false)
 	provision(ctx, t, appNamespace, "block", 512<<20, true)
 	if _, err := cluster.Kube.CoreV1().Pods(appNamespace).Create(ctx, appPodSpec(appNamespace), metav1.CreateOptions{}); err != nil {

@@ -75,8 +75,12 @@ func backupFrozen(ctx context.Context, t *testing.T, c client.Client, name strin
 }
 
 // checkWorkItems checks that each volume's snapshot was cut inside the
-// freeze window and its data moved after the thaw. Status times have a
-// resolution of one second.
+// freeze window, and that the thaw did not wait for the data: the block
+// volume's upload (slowed by agentReadLimit to several seconds) ended well
+// after the thaw. Status times have a resolution of one second. (The small
+// filesystem volume may well finish moving while the block volume's
+// snapshot is still being cut: the window closes when the last snapshot
+// is taken.)
 func checkWorkItems(ctx context.Context, t *testing.T, c client.Client, backup string, f freezeReport) {
 	var items v1alpha1.VolumeBackupList
 	if err := c.List(ctx, &items, client.InNamespace(cairnNamespace), client.MatchingLabels{v1alpha1.LabelBackup: backup}); err != nil {
@@ -102,8 +106,11 @@ func checkWorkItems(ctx context.Context, t *testing.T, c client.Client, backup s
 			t.Errorf("volume backup %s has no SnapshotTaken condition", it.Name)
 		case taken.Before(start) || taken.After(thawed):
 			t.Errorf("volume backup %s: snapshot taken at %s, outside the freeze window %s – %s", it.Name, taken, start, thawed)
-		case it.Status.CompletionTime == nil || it.Status.CompletionTime.Add(time.Second).Before(thawed):
-			t.Errorf("volume backup %s completed at %v, before the thaw at %s: the data was moved while frozen", it.Name, it.Status.CompletionTime, thawed)
+		case it.Status.CompletionTime == nil:
+			t.Errorf("volume backup %s has no completion time", it.Name)
+		case it.Spec.Volume.PVC.Name == "block" && !it.Status.CompletionTime.After(thawed.Add(time.Second)):
+			t.Errorf("volume backup %s completed at %s, not seconds after the thaw at %s: the freeze lasted as long as the upload",
+				it.Name, it.Status.CompletionTime, thawed)
 		}
 		t.Logf("volume backup %s (%s): snapshot taken %s, completed %s, %d bytes", it.Name, it.Spec.Volume.PVC.Name,
 			taken, it.Status.CompletionTime, it.Status.Progress.BytesDone)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -165,6 +166,20 @@ func csiNodeHasDriver(ctx context.Context) (bool, error) {
 	return false, fmt.Errorf("CSINode lists %d drivers, not %s", len(n.Spec.Drivers), driverName)
 }
 
+// storageClass names the driver for the volumes of the test. Nothing
+// provisions from it (there is no external-provisioner here); it is how
+// cairn's restore learns which driver re-creates a volume, as in any
+// cluster whose claims name a class.
+const storageClass = "cairn-hostpath"
+
+func createStorageClass(ctx context.Context, t *testing.T) {
+	t.Helper()
+	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: storageClass}, Provisioner: driverName}
+	if _, err := cluster.Kube.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // volume is a pre-provisioned volume: made with CreateVolume on the
 // driver (there is no external-provisioner), its PV bound to a PVC by the
 // real PV controller.
@@ -209,7 +224,7 @@ func provision(ctx context.Context, t *testing.T, ns, name string, size int64, b
 		Spec: corev1.PersistentVolumeSpec{
 			Capacity:    corev1.ResourceList{corev1.ResourceStorage: q},
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, VolumeMode: &mode,
-			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain, StorageClassName: storageClass,
 			ClaimRef:                      &corev1.ObjectReference{Namespace: ns, Name: name},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
 				Driver: driverName, VolumeHandle: v.ID, VolumeAttributes: v.Context}},
@@ -221,12 +236,12 @@ func provision(ctx context.Context, t *testing.T, ns, name string, size int64, b
 	if _, err := cluster.Kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	empty := ""
+	class := storageClass
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, VolumeMode: &mode,
-			StorageClassName: &empty, VolumeName: vol.PV,
+			StorageClassName: &class, VolumeName: vol.PV,
 			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: q}},
 		},
 	}

@@ -4,6 +4,7 @@ package realnode
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -82,6 +84,7 @@ func installCairn(ctx context.Context, t *testing.T, c client.Client) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	limitAgentReads(ctx, t)
 	pods, err := cluster.Kube.CoreV1().Pods(cairnNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +94,38 @@ func installCairn(ctx context.Context, t *testing.T, c client.Client) {
 		names = append(names, p.Name+"="+string(p.Status.Phase))
 	}
 	t.Logf("cairn pods: %s", strings.Join(names, ", "))
+}
+
+// agentReadLimit slows the agent's reads (its --read-limit) so that moving
+// the block volume's data takes seconds longer than cutting its snapshot:
+// that is what lets the test tell, with the one-second resolution of
+// status times, that the application was thawed before the upload, not
+// after it.
+const agentReadLimit = 32 << 20
+
+// limitAgentReads adds --read-limit to the installed agent DaemonSet, as
+// an operator would, and waits for the rolled-out pod to be ready.
+func limitAgentReads(ctx context.Context, t *testing.T) {
+	patch := fmt.Sprintf(`[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--read-limit=%d"}]`, agentReadLimit)
+	ds, err := cluster.Kube.AppsV1().DaemonSets(cairnNamespace).Patch(ctx, "cairn-agent", types.JSONPatchType, []byte(patch), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(2*time.Minute, "agent DaemonSet rolled out", func() (bool, error) {
+		d, err := cluster.Kube.AppsV1().DaemonSets(cairnNamespace).Get(ctx, "cairn-agent", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		pods, err := cluster.Kube.CoreV1().Pods(cairnNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=cairn-agent"})
+		if err != nil {
+			return false, err
+		}
+		s := d.Status
+		return s.ObservedGeneration >= ds.Generation && s.UpdatedNumberScheduled == 1 && s.NumberReady == 1 && len(pods.Items) == 1,
+			fmt.Errorf("status %+v, %d pods", s, len(pods.Items))
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // leftoversOnNode fails the test if the agent left mounts in its state

@@ -82,8 +82,10 @@ func watchRestore(ctx context.Context, t *testing.T, c client.Client, name strin
 			return false, err
 		}
 		done := len(items.Items) == 2
+		var summary []string
 		for _, it := range items.Items {
 			done = done && it.Status.Phase == v1alpha1.WorkCompleted
+			summary = append(summary, fmt.Sprintf("%s on %q: %s %s", it.Spec.Target.PVC.Name, it.Spec.NodeName, it.Status.Phase, it.Status.Message))
 		}
 		pod, err := cluster.Kube.CoreV1().Pods(restoredNamespace).Get(ctx, appPod, metav1.GetOptions{})
 		if err == nil && !done {
@@ -98,7 +100,7 @@ func watchRestore(ctx context.Context, t *testing.T, c client.Client, name strin
 		case v1alpha1.RestoreFailed, v1alpha1.RestorePartiallyFailed:
 			return false, fmt.Errorf("restore %s ended %s: %+v", name, r.Status.Phase, r.Status)
 		}
-		return false, fmt.Errorf("phase %s", r.Status.Phase)
+		return false, fmt.Errorf("phase %s; volume restores: %v", r.Status.Phase, summary)
 	})
 	if err != nil {
 		t.Fatal(err)
