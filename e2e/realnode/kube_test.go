@@ -225,7 +225,7 @@ func provision(ctx context.Context, t *testing.T, ns, name string, size int64, b
 			Capacity:    corev1.ResourceList{corev1.ResourceStorage: q},
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, VolumeMode: &mode,
 			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain, StorageClassName: storageClass,
-			ClaimRef:                      &corev1.ObjectReference{Namespace: ns, Name: name},
+			ClaimRef: &corev1.ObjectReference{Namespace: ns, Name: name},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
 				Driver: driverName, VolumeHandle: v.ID, VolumeAttributes: v.Context}},
 			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/apimachinery/pkg/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -52,6 +52,10 @@ func TestRealNode(t *testing.T) {
 	step("restore into another namespace: the workload waits for its volumes and reads a consistent prefix", func() {
 		restoreConsistent(ctx, t, c, "shop-1", fr)
 	})
+	step("the agent pod killed mid-item: the DaemonSet brings it back, the item completes, nothing is left behind", func() {
+		agentKilledMidItem(ctx, t, c, "shop-2", 4)
+	})
+	step("a schedule every minute runs three backups; retention keeps the newest two", func() { scheduleOnRealTime(ctx, t, c) })
 	step("uninstall leaves no cairn pod, mount or driver registration", func() { uninstall(ctx, t, c) })
 }
 
