@@ -31,6 +31,12 @@ const (
 // values are restored on tear-down.
 var kubeletSysctls = []string{"vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops"}
 
+// claimedDirs are the fixed directories the node writes to: the kubelet's
+// and the driver's roots, the CNI plugins' cache and containerd's runtime
+// directory (which they use whatever their configuration says), and the
+// kubelet's pod log directories.
+var claimedDirs = []string{KubeletDir, DriverRoot, "/var/lib/cni", "/run/containerd", "/var/log/pods", "/var/log/containers"}
+
 // hostState is what the harness changed on the host, to undo it.
 type hostState struct {
 	lock    *os.File
@@ -58,7 +64,7 @@ func claimHost() (*hostState, error) {
 		}
 		h.sysctls[s] = strings.TrimSpace(string(b))
 	}
-	for _, dir := range []string{KubeletDir, DriverRoot, "/var/lib/cni", "/run/containerd"} {
+	for _, dir := range claimedDirs {
 		if err := h.claimDir(dir); err != nil {
 			return nil, h.fail(err)
 		}
@@ -213,11 +219,11 @@ func detachLoops(dirs ...string) error {
 // kubepods cgroups. Empty means clean.
 func hostLeftovers() string {
 	var left []string
-	for _, dir := range []string{KubeletDir, DriverRoot} {
+	for _, dir := range claimedDirs {
 		if mps, _ := mountsUnder(dir); len(mps) > 0 {
 			left = append(left, fmt.Sprintf("mounts %v", mps))
 		}
-		if fileExists(dir) {
+		if fileExists(filepath.Join(dir, marker)) || (fileExists(dir) && (dir == KubeletDir || dir == DriverRoot)) {
 			left = append(left, dir)
 		}
 	}

@@ -42,6 +42,7 @@ type State struct {
 }
 
 type app struct {
+	dataDir             string // the filesystem volume, synced on quiesce
 	fsCount, blockCount atomic.Uint64
 
 	// fsGate is held by the filesystem writer around each record and by a
@@ -83,7 +84,7 @@ func run(args []string) error {
 			return err
 		}
 	}
-	a := &app{}
+	a := &app{dataDir: *dataDir}
 	for _, f := range files {
 		a.startup = append(a.startup, checkFile(f))
 	}
@@ -222,8 +223,25 @@ func (a *app) quiesce(w http.ResponseWriter, _ *http.Request) {
 	if !already {
 		a.fsGate.Lock()
 	}
-	unix.Sync()
+	if err := syncFS(a.dataDir); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	a.event("quiesced")
+}
+
+// syncFS flushes the file system holding dir (syncfs(2)), not every file
+// system of the machine as sync(2) would.
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("syncfs %s: %w", dir, err)
+	}
+	return nil
 }
 
 func (a *app) resume(w http.ResponseWriter, _ *http.Request) {
