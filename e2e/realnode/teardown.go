@@ -16,7 +16,8 @@ import (
 // whatever a killed component left is removed: containerd's shims, the
 // kubepods cgroups, mounts under the kubelet's and the harness's
 // directories, loop devices, the bridge, the Service address, the
-// directories the run created and the sysctls the kubelet set.
+// directories the run created and the sysctls the kubelet set. It fails
+// when any of that is still there afterwards.
 func (c *Cluster) Stop() error {
 	var errs []error
 	if c.Kube != nil {
@@ -60,6 +61,9 @@ func (c *Cluster) Stop() error {
 			errs = append(errs, err)
 		}
 		c.host = nil
+		if left := hostLeftovers(); left != "" {
+			errs = append(errs, fmt.Errorf("the host was not given back clean: %s", left))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("tear down the real node: %w", err)
