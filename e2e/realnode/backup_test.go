@@ -66,7 +66,7 @@ func backupFrozen(ctx context.Context, t *testing.T, c client.Client, name strin
 			fsCheck.Records, blockCheck.Records, f.resumed.FSRecords, f.thawing.BlockRecords)
 	}
 	checkWorkItems(ctx, t, c, name, f)
-	t.Logf("freeze window (pre-hook start to post-hook end, as the application saw it): %s; "+
+	t.Logf("freeze window (quiesce in the pre-hook to resume in the post-hook, as the application saw it): %s; "+
 		"file system frozen for %s; backup took %s; %d and %d records in the snapshots' window",
 		f.window().Round(time.Millisecond), time.Duration(f.thawing.UnixNano-f.frozen.UnixNano).Round(time.Millisecond),
 		took.Round(time.Millisecond), f.quiesced.FSRecords, f.frozen.BlockRecords)
