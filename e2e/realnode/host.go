@@ -87,6 +87,9 @@ func (h *hostState) claimDir(dir string) error {
 	case err != nil:
 		return err
 	case fileExists(filepath.Join(dir, marker)):
+		if dir == KubeletDir {
+			cleanStaleNode()
+		}
 		if err := unmountUnder(dir); err != nil {
 			return err
 		}
@@ -104,6 +107,29 @@ func (h *hostState) claimDir(dir string) error {
 	h.created = append(h.created, dir)
 	return os.WriteFile(filepath.Join(dir, marker), nil, 0o644)
 }
+
+// cleanStaleNode removes what a run killed before its Stop left running
+// or set up outside the fixed directories: its containers (their shims and
+// kubepods cgroups), its scratch directory with containerd's mounts, its
+// loop devices, its bridge and its Service address. Its daemons died with
+// it (Pdeathsig). Only called under the lock, so no run is using them.
+func cleanStaleNode() {
+	killShims(runDirPrefix)
+	_ = removeCgroups()
+	stale, _ := filepath.Glob(filepath.Join(os.TempDir(), runDirPrefix+"*"))
+	for _, dir := range stale {
+		if unmountUnder(dir) == nil {
+			_ = os.RemoveAll(dir)
+		}
+	}
+	_ = detachLoops(append([]string{KubeletDir, DriverRoot}, stale...)...)
+	_, _ = run("ip", "link", "del", BridgeName)
+	_, _ = run("ip", "addr", "del", ServiceIP+"/32", "dev", "lo")
+}
+
+// runDirPrefix starts the name of every run's scratch directory, which
+// the shims' command lines carry (their containerd's socket is in it).
+const runDirPrefix = "cairn-realnode-"
 
 // restore undoes the host changes after every process is gone.
 func (h *hostState) restore() error {

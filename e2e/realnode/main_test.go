@@ -29,7 +29,7 @@ func runMain(m *testing.M) int {
 	if tools == "" {
 		tools = filepath.Join(root, ".tools", "bin")
 	}
-	dir, err := os.MkdirTemp("", "cairn-realnode-")
+	dir, err := os.MkdirTemp("", runDirPrefix)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "realnode:", err)
 		return 1

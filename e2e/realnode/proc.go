@@ -11,9 +11,11 @@ import (
 	"time"
 )
 
-// daemon is one component process: started in its own session so that it
-// outlives nothing but the harness (a daemon left in the test's process
-// group dies with whatever signal the group gets), logging to a file.
+// daemon is one component process, logging to a file. It runs in its own
+// session, so a signal to the test's process group (a shell's Ctrl-C
+// while Stop still has work to do) does not reach it, and it gets SIGKILL
+// when the test process dies without Stop (a go test timeout): the next
+// run's claimHost then cleans up what it left.
 type daemon struct {
 	name string
 	cmd  *exec.Cmd
@@ -33,7 +35,7 @@ func startDaemon(logDir, name, bin string, args []string, env []string) (*daemon
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
