@@ -217,27 +217,76 @@ func unmountUnder(dir string) error {
 	return nil
 }
 
-// detachLoops detaches the loop devices whose backing file is under one of
-// dirs (the driver's images, the kubelet's device locks).
+// detachLoops detaches the loop devices backed by a file under one of
+// dirs (the driver's images, while they still exist), and those backed by
+// the device node of such a loop device (the kubelet's lock on a block
+// volume). Loops are told by the device and inode of their backing file:
+// the path the kernel shows is relative to the mount namespace that
+// attached it (the driver's container), and other users' loops on this
+// machine must be left alone.
 func detachLoops(dirs ...string) error {
-	devs, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
-	var errs []error
-	for _, bf := range devs {
-		b, err := os.ReadFile(bf)
-		if err != nil {
-			continue
-		}
-		backing := strings.TrimSpace(string(b))
-		for _, d := range dirs {
-			if strings.HasPrefix(backing, d+"/") {
-				dev := "/dev/" + filepath.Base(filepath.Dir(filepath.Dir(bf)))
-				if _, err := run("losetup", "-d", dev); err != nil {
-					errs = append(errs, err)
+	files := map[fileID]bool{}
+	for _, d := range dirs {
+		_ = filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.Type().IsRegular() {
+				if id, ok := idOf(p); ok {
+					files[id] = true
 				}
+			}
+			return nil
+		})
+	}
+	var errs []error
+	for changed := true; changed; {
+		changed = false
+		for _, dev := range boundLoops() {
+			if !files[dev.backing] {
+				continue
+			}
+			if _, err := run("losetup", "-d", dev.path); err != nil {
+				errs = append(errs, err)
+			}
+			if id, ok := idOf(dev.path); ok && !files[id] {
+				files[id], changed = true, true // a loop stacked on this one is ours too
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+type fileID struct{ dev, ino uint64 }
+
+func idOf(path string) (fileID, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), st.Ino}, true
+}
+
+type loopDev struct {
+	path    string
+	backing fileID
+}
+
+// boundLoops lists the attached loop devices with their backing files.
+func boundLoops() []loopDev {
+	names, _ := filepath.Glob("/sys/block/loop*")
+	var out []loopDev
+	for _, n := range names {
+		path := "/dev/" + filepath.Base(n)
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		info, err := unix.IoctlLoopGetStatus64(int(f.Fd()))
+		f.Close()
+		if err != nil {
+			continue // not attached
+		}
+		out = append(out, loopDev{path: path, backing: fileID{info.Device, info.Inode}})
+	}
+	return out
 }
 
 // hostLeftovers describes what a torn-down node left on the host: mounts
