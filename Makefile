@@ -6,7 +6,7 @@ TOOLS_BIN := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS_BIN):$(PATH)
 export CAIRN_VERSITYGW ?= $(TOOLS_BIN)/versitygw
 
-.PHONY: all build tools tools-realnode generate test test-short test-realnode test-e2e lint demo demo-repo clean
+.PHONY: all build tools tools-realnode generate test test-short test-faults test-realnode test-e2e lint demo demo-repo clean
 
 all: build
 
@@ -39,11 +39,23 @@ test: tools
 # containerd and a kubelet started by the test as root, cairn installed
 # from images built here, an application frozen by exec hooks, backed up
 # and restored. Behind the realnode build tag, so `make test` does not run
-# it. About 3½ minutes warm; see the README for a cold machine.
+# it. About 4 minutes warm; see the README for a cold machine.
 test-realnode: tools-realnode
 	$(GO) test -tags realnode -count=1 -timeout 40m -v ./e2e/realnode/
 
 test-e2e: test-realnode
+
+# The fault campaign (chunkstore/faults) against the real binary: kill -9s
+# of backup, prune and restore on a directory and on S3, S3 faults through a
+# proxy, bit flips, full disks (tmpfs and loop-mounted ext4, so it needs
+# root) and 60 s of every repository parser's fuzz target. It rewrites
+# chunkstore/RELIABILITY.md. FAULTS_SEED=N replays a run; FAULTS_FULL=1
+# fuzzes each target for 10 minutes instead of one (and runs more S3 rounds).
+# Only versitygw is needed of the tools, hence CAIRN_TOOLS_KUBE=0.
+test-faults:
+	$(GO) build -o bin/cairn ./cmd/cairn
+	CAIRN_TOOLS_KUBE=0 bash scripts/install-tools.sh
+	$(GO) run ./chunkstore/faults/cmd/cairn-faults -cairn bin/cairn -report chunkstore/RELIABILITY.md
 
 # Unit tests only, for quick iteration.
 test-short:

@@ -3,6 +3,8 @@
 // backend. The byte format is specified in FORMAT.md in this directory. The
 // sub-packages split the work: core (IDs), blob (backends), crypto (keys and
 // sealing), chunker, compress, pack, index, repo (the repository), snapshot
-// (trees), archiver (backup), restorer, checker and pruner. Nothing here
+// (trees), archiver (backup), restorer, checker, pruner and repairer; faults
+// is the fault campaign that runs the cairn binary against damaged and
+// interrupted repositories (RELIABILITY.md holds its figures). Nothing here
 // imports Kubernetes.
 package chunkstore

@@ -126,6 +126,9 @@ func TestDriverErrorsAndHangs(t *testing.T) {
 	start := time.Now()
 	b = backupNow(t, c, "snapshot-hangs", "faulty")
 	drv.SetHang("CreateSnapshot", false)
+	if b.Status.Phase == v1alpha1.BackupCompleted {
+		t.Errorf("a backup whose snapshot hung ended Completed")
+	}
 	vb = volumeBackups(t, c, "snapshot-hangs")["big"]
 	if vb.Status.Phase != v1alpha1.WorkFailed || !strings.Contains(vb.Status.Message, "DeadlineExceeded") || !strings.Contains(vb.Status.Message, "CreateSnapshot") {
 		t.Fatalf("item %s: %q; want Failed naming CreateSnapshot and DeadlineExceeded", vb.Status.Phase, vb.Status.Message)

@@ -66,8 +66,11 @@ func New(cfg Config, d Deps) (*Agent, error) {
 	if now == nil {
 		now = time.Now
 	}
+	drivers := newDrivers(cfg)
+	run := newRunner(cfg.MaxConcurrent)
+	run.afterStop = drivers.closeAll
 	return &Agent{cfg: cfg, client: d.Client, reader: d.Reader, recorder: d.Recorder, now: now,
-		runner: newRunner(cfg.MaxConcurrent), drivers: newDrivers(cfg), journal: j, metrics: newMetrics(),
+		runner: run, drivers: drivers, journal: j, metrics: newMetrics(),
 		repos: &locations.Opener{Client: d.Reader, KDF: cfg.KDF, Host: "cairn-agent/" + cfg.NodeName}, swept: make(chan struct{})}, nil
 }
 

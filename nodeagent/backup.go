@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,7 +55,7 @@ func (a *Agent) runBackup(ctx context.Context, w *work) outcome {
 		a.metrics.errors.WithLabelValues(causeOf(err)).Inc()
 		return outcome{phase: v1alpha1.WorkFailed, message: backupFailure(vb, err)}
 	}
-	j.stats.DurationSeconds = int64(a.now().Sub(start).Seconds())
+	j.stats.DurationMilliseconds = a.now().Sub(start).Milliseconds()
 	return outcome{phase: v1alpha1.WorkCompleted, snapshotID: id.String(), stats: j.stats,
 		message: fmt.Sprintf("backed up %s of %s (%s read) into snapshot %s", human(j.stats.BytesAdded), human(j.stats.VolumeBytes),
 			j.stats.ReadMode, id.Short())}
@@ -161,7 +160,7 @@ func (a *Agent) cutSnapshot(ctx context.Context, j *backupJob, dr *driver, sec v
 		return csi.Snapshot{}, err
 	}
 	t0 := a.now()
-	snap, err := dr.controller.CreateSnapshot(ctx, csi.SnapshotRequest{Name: j.w.rec.SnapshotName, SourceVolumeID: vol.VolumeHandle, Secrets: sec.snapshotter})
+	snap, err := dr.snaps.Cut(ctx, csi.SnapshotRequest{Name: j.w.rec.SnapshotName, SourceVolumeID: vol.VolumeHandle, Secrets: sec.snapshotter})
 	if err != nil {
 		cerr := j.w.setCondition(ctx, metav1.Condition{Type: v1alpha1.ConditionSnapshotTaken, Status: metav1.ConditionFalse,
 			Reason: "SnapshotFailed", Message: err.Error()}, nil)
@@ -181,7 +180,7 @@ func (a *Agent) cutSnapshot(ctx context.Context, j *backupJob, dr *driver, sec v
 	if err != nil {
 		return snap, err
 	}
-	return dr.controller.WaitSnapshotReady(ctx, snap, sec.snapshotter, time.Second)
+	return dr.snaps.WaitReady(ctx, snap, sec.snapshotter)
 }
 
 // mountSnapshot creates a temporary volume from the snapshot and publishes

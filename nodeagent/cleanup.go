@@ -70,7 +70,7 @@ func (a *Agent) teardown(ctx context.Context, dr *driver, rec *record, sec volum
 		rec.VolumeID = ""
 	}
 	if rec.SnapshotID != "" && !keepSnapshot {
-		if err := dr.controller.DeleteSnapshot(ctx, rec.SnapshotID, sec.snapshotter); err != nil {
+		if err := dr.snaps.Delete(ctx, rec.SnapshotID, sec.snapshotter); err != nil {
 			return fmt.Errorf("delete snapshot %s: %w", rec.SnapshotID, err)
 		}
 		rec.SnapshotID = ""
@@ -88,7 +88,7 @@ func (a *Agent) replaceBase(ctx context.Context, j *backupJob, dr *driver, snap 
 	if old == "" || old == snap.ID {
 		return
 	}
-	if err := dr.controller.DeleteSnapshot(ctx, old, sec.snapshotter); err != nil {
+	if err := dr.snaps.Delete(ctx, old, sec.snapshotter); err != nil {
 		j.w.warn(fmt.Sprintf("the superseded base snapshot %s was not deleted (the janitor retries): %v", old, err))
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	"golang.org/x/time/rate"
 
 	"github.com/cairnbackup/cairn/chunkstore/archiver"
@@ -90,8 +91,7 @@ func (a *Agent) baseSnapshot(ctx context.Context, j *backupJob, dr *driver, sec 
 		j.w.warn("the parent backup kept no CSI snapshot on this driver; the incremental reads the allocated ranges")
 		return ""
 	}
-	list, err := dr.controller.ListSnapshots(ctx, csi.SnapshotFilter{SnapshotID: base, Secrets: sec.snapshotter})
-	if err != nil || len(list) == 0 {
+	if ok, err := dr.snaps.Exists(ctx, base, sec.snapshotter); err != nil || !ok {
 		j.w.warn(fmt.Sprintf("the parent's CSI snapshot %s is gone from driver %s; the incremental reads the allocated ranges", base, dr.name))
 		return ""
 	}
@@ -129,7 +129,9 @@ func (a *Agent) archiveOptions(j *backupJob) archiver.Options {
 func (a *Agent) archive(ctx context.Context, j *backupJob, path string, opts archiver.Options) (core.ID, error) {
 	p := opts.Progress
 	j.w.setProgress(func() (int64, int64) { return p.BytesDone.Load(), p.BytesTotal.Load() })
+	t0 := a.now()
 	res, err := archiver.Backup(ctx, j.repo, []string{path}, opts)
+	j.stats.ReadMilliseconds += a.now().Sub(t0).Milliseconds()
 	if err != nil {
 		return core.ID{}, err
 	}
@@ -207,16 +209,5 @@ func causeOf(err error) string {
 	return "other"
 }
 
-// human formats a byte count.
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// human formats a byte count in binary units.
+func human(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }

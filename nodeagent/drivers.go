@@ -15,6 +15,7 @@ type driver struct {
 	name       string
 	controller *csi.Conn
 	node       *csi.Conn
+	snaps      Snapshotter
 	caps       csi.Capabilities
 	info       csi.NodeInfo
 }
@@ -64,7 +65,7 @@ func (d *drivers) dial(ctx context.Context, name string) (*driver, error) {
 			return nil, err
 		}
 	}
-	dr := &driver{name: name, controller: ctl, node: node}
+	dr := &driver{name: name, controller: ctl, node: node, snaps: csiSnapshotter{conn: ctl}}
 	if err := dr.probe(ctx); err != nil {
 		dr.close()
 		return nil, err

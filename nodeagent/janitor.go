@@ -125,7 +125,7 @@ func (a *Agent) sweepBase(ctx context.Context, r *record) error {
 	if err != nil {
 		return err
 	}
-	if err := dr.controller.DeleteSnapshot(ctx, r.SnapshotID, sec.snapshotter); err != nil {
+	if err := dr.snaps.Delete(ctx, r.SnapshotID, sec.snapshotter); err != nil {
 		return err
 	}
 	return a.journal.drop(kindBase, r.UID)

@@ -39,7 +39,7 @@ func (a *Agent) runRestore(ctx context.Context, w *work) outcome {
 		return outcome{phase: v1alpha1.WorkFailed, message: fmt.Sprintf("restore volume %s/%s from snapshot %s: %v",
 			vr.Spec.Target.PVC.Namespace, vr.Spec.Target.PVC.Name, vr.Spec.SnapshotID, err)}
 	}
-	j.stats.DurationSeconds = int64(a.now().Sub(start).Seconds())
+	j.stats.DurationMilliseconds = a.now().Sub(start).Milliseconds()
 	return outcome{phase: v1alpha1.WorkCompleted, snapshotID: vr.Spec.SnapshotID, stats: j.stats,
 		message: fmt.Sprintf("restored %s into volume %s", human(j.stats.BytesRead), w.rec.VolumeID)}
 }
@@ -149,7 +149,9 @@ func (a *Agent) writeData(ctx context.Context, j *restoreJob) error {
 	if j.block {
 		target = filepath.Join(target, j.root.Name) // the device itself receives the image
 	}
+	t0 := a.now()
 	res, err := restorer.Restore(ctx, j.repo, j.snap, restorer.Options{Target: target, Progress: p})
+	j.stats.ReadMilliseconds = a.now().Sub(t0).Milliseconds()
 	if err != nil {
 		return err
 	}

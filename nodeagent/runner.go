@@ -19,6 +19,9 @@ type runner struct {
 	mu      sync.Mutex
 	running map[itemKey]context.CancelCauseFunc
 	wg      sync.WaitGroup
+	// afterStop runs once every item has ended (closing the drivers'
+	// connections the cleanups used).
+	afterStop func()
 }
 
 func newRunner(limit int) *runner {
@@ -44,13 +47,6 @@ func (r *runner) isRunning(k itemKey) bool {
 	defer r.mu.Unlock()
 	_, ok := r.running[k]
 	return ok
-}
-
-// active is how many items run now.
-func (r *runner) active() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.running)
 }
 
 // start runs fn in a goroutine holding a reserved slot. It reports false
@@ -94,5 +90,8 @@ func (r *runner) Start(ctx context.Context) error {
 	<-ctx.Done()
 	r.stop(errShutdown)
 	r.wg.Wait()
+	if r.afterStop != nil {
+		r.afterStop()
+	}
 	return nil
 }

@@ -56,3 +56,13 @@ GO
 
 restic_tool v0.18.1
 kopia_tool v0.21.1
+
+# The node-agent leg of a full run keeps the reference driver's volumes on
+# XFS with reflink, so snapshots are metadata operations as on a storage
+# system; mkfs.xfs comes from Debian's xfsprogs.
+if ! command -v mkfs.xfs >/dev/null 2>&1; then
+	echo "install  xfsprogs (Debian)"
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xfsprogs >/dev/null
+fi
+echo "ok       mkfs.xfs"

@@ -141,6 +141,24 @@ for arg in "$@"; do
 	esac
 done
 
+# chromium is Debian's, driven headless by the dashboard's browser test
+# (controlplane/dashboard), which fails without it. Its path is found on
+# PATH or given in $CAIRN_CHROMIUM.
+chromium_browser() {
+	if [[ -n ${CAIRN_CHROMIUM:-} && -x $CAIRN_CHROMIUM ]] || command -v chromium >/dev/null 2>&1; then
+		echo "ok       chromium $("${CAIRN_CHROMIUM:-chromium}" --version 2>/dev/null | awk '{ print $2 }')"
+		return
+	fi
+	echo "install  chromium (Debian)"
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	echo "ok       chromium $(chromium --version 2>/dev/null | awk '{ print $2 }')"
+}
+
+if [[ ${CAIRN_TOOLS_BROWSER:-1} == 1 ]]; then
+	chromium_browser
+fi
+
 if [[ ${CAIRN_TOOLS_KUBE:-1} == 1 || $node == 1 ]]; then
 	etcd_server
 	if [[ $node == 1 ]]; then

@@ -28,8 +28,11 @@ type Config struct {
 	Files     int
 	// Configs and Datasets select a subset by name; empty selects all.
 	Configs, Datasets []string
-	Bins              Binaries
-	Log               io.Writer
+	// Agent runs the node-agent leg (it needs the image and files
+	// datasets).
+	Agent bool
+	Bins  Binaries
+	Log   io.Writer
 }
 
 // Binaries are the programs the harness runs.
@@ -118,6 +121,16 @@ type benchDataset struct {
 		Mutate() error
 		Revert() error
 	}
+}
+
+// treeBytes is the size of the small-files dataset.
+func (c *Config) treeBytes() int64 {
+	for _, d := range c.datasets() {
+		if d.info.Name == "files" {
+			return d.info.Bytes
+		}
+	}
+	return 0
 }
 
 func (c *Config) datasets() []benchDataset {

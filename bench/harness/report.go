@@ -23,6 +23,7 @@ func Report(r *Results) string {
 	writeAnchors(&b, r)
 	writeTables(&b, r)
 	writeS3(&b, r)
+	writeAgent(&b, r)
 	writeStages(&b, r)
 	if r.Notes != "" {
 		fmt.Fprintf(&b, "\n---\n\nThe rest is `%s` as it stood when this run was made: what limits each missed target and what was tried.\n\n%s", NotesFile, r.Notes)

@@ -108,6 +108,8 @@ type Results struct {
 	Samples  []Sample      `json:"samples"`
 	Failures []Failure     `json:"failures"`
 	Medians  []Median      `json:"medians"`
+	// Agent holds the node-agent leg's samples.
+	Agent []AgentSample `json:"agent,omitempty"`
 	// Notes is bench/TUNING.md as it stood when the run was made: the
 	// hand-written account of what limits each missed target and what was
 	// tried. RESULTS.md ends with it.

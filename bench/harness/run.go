@@ -22,6 +22,7 @@ type harness struct {
 	datasets []benchDataset
 	configs  []toolConfig
 	res      *Results
+	xfs      string // the agent leg's XFS mount, when a full run made one
 }
 
 // Run generates the datasets, runs every cycle, and writes results.json
@@ -89,6 +90,13 @@ func (h *harness) prepare(ctx context.Context) error {
 	s.Runs, s.Seed, s.RepoDir, s.RepoFS = h.cfg.Runs, h.cfg.Seed, h.repoDir, filesystemOf(h.repoDir)
 	s.ScratchDir, s.ScratchFS = h.cfg.Scratch, filesystemOf(h.cfg.Scratch)
 	s.CairnCommit, s.ToolVersions = gitCommit(ctx, h.cfg.Root), toolVersions(ctx, h.cfg.Bins)
+	if h.cfg.Agent && !h.cfg.Smoke {
+		// Room for the volumes, their restores and the cluster: 3x each
+		// dataset and 4 GiB of slack (the image file is sparse).
+		if err := h.mountXFS(ctx, 3*biggest+3*h.cfg.treeBytes()+4<<30); err != nil {
+			return err
+		}
+	}
 	if h.needS3() {
 		srv, err := startS3(h.cfg.Bins.Versitygw, filepath.Join(h.repoDir, "s3"))
 		if err != nil {
@@ -125,6 +133,7 @@ func (h *harness) shutdown() {
 	if h.s3 != nil {
 		h.s3.stop()
 	}
+	h.unmountXFS()
 	_ = os.RemoveAll(h.repoDir)
 }
 
@@ -152,6 +161,9 @@ func (h *harness) runOnce(ctx context.Context, run int) error {
 				fmt.Fprintf(h.cfg.Log, "FAIL run %d %s %s %s: %s\n", run, ds.info.Name, t.info.Name, fail.Phase, fail.Error)
 			}
 		}
+	}
+	if h.cfg.Agent {
+		h.runAgentLeg(ctx, run)
 	}
 	return nil
 }

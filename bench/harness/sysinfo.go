@@ -26,6 +26,8 @@ type Machine struct {
 
 // Setup is how the run was configured.
 type Setup struct {
+	// AgentFS is the file system the agent leg's volumes lived on.
+	AgentFS       string            `json:"agent_fs,omitempty"`
 	Runs          int               `json:"runs"`
 	Seed          uint64            `json:"seed"`
 	ScratchDir    string            `json:"scratch_dir"`

@@ -37,6 +37,10 @@ func (c *checker) checkLeftovers(ctx context.Context) error {
 		switch {
 		case s.Err != nil:
 			c.rep.note("session %s cannot be read (%v); it counts as live until it is %s old, and prune then removes it", name, s.Err, repo.StaleAfter)
+		case s.Gone:
+			c.rep.StaleSessions++
+			c.rep.note("session %s (%s on %s, pid %d): its process has exited without ending it; prune removes it once it is older than its grace period",
+				name, s.Info.Purpose, s.Info.Host, s.Info.PID)
 		case s.Stale:
 			c.rep.StaleSessions++
 			c.rep.note("session %s (%s on %s, pid %d) has not been refreshed since %s: its process is presumed dead; "+

@@ -20,4 +20,12 @@
 // A crash at any point leaves either a marker to retry, extra index entries
 // (harmless duplicates), or unreferenced packs for the next run: never a
 // snapshot whose data is gone.
+//
+// Damage does not stop a prune: a damaged snapshot record, or a lost tree
+// below a readable one, protects nothing (nothing can read what it would
+// name), and lost packs are neither repacked nor rescued against. A store
+// that fails to deliver still stops it. After the sweep, partial writes
+// and stale session files of dead processes older than the grace period
+// (and never younger than repo.StaleAfter) are removed. Prune and repair
+// refuse to run beside each other.
 package pruner

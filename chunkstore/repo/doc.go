@@ -17,4 +17,11 @@
 //     protocol in FORMAT.md.
 //   - Every object read is authenticated before use, and every blob is
 //     checked against its ID.
+//   - No backup references data that is not there: a writer verifies the
+//     index's packs against the store before its first blob (VerifyPacks,
+//     in AdoptUnindexed) and the packs of index files it loads later, and
+//     hides lost packs from dedup, so their data is stored again.
+//   - Damage costs only what it holds: a damaged key file is skipped, a
+//     damaged index file is skipped and its packs indexed from their
+//     headers; each is reported once through Options.Warn.
 package repo

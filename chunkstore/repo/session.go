@@ -30,6 +30,11 @@ type SessionInfo struct {
 	Purpose   string `json:"purpose"`
 	Started   int64  `json:"started_unix_ns"`
 	Heartbeat int64  `json:"heartbeat_unix_ns"`
+	// BootID and PIDNamespace say where PID means something: a process on
+	// the same boot of the same kernel, in the same PID namespace, can
+	// tell for certain that the session's process is gone.
+	BootID       string `json:"boot_id,omitempty"`
+	PIDNamespace string `json:"pid_ns,omitempty"`
 }
 
 // Session is a live writer or reader registration. Prune will not delete a
@@ -53,7 +58,8 @@ func (r *Repository) StartSession(ctx context.Context, purpose string) (*Session
 	host, _ := os.Hostname()
 	now := r.clock.Now()
 	s := &Session{r: r, name: KindSession + "/" + core.RandomID().String(),
-		info: SessionInfo{Host: host, PID: os.Getpid(), Purpose: purpose, Started: now.UnixNano()},
+		info: SessionInfo{Host: host, PID: os.Getpid(), Purpose: purpose, Started: now.UnixNano(),
+			BootID: thisBoot.boot, PIDNamespace: thisBoot.pidNS},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.beat(ctx); err != nil {
 		return nil, err
@@ -127,6 +133,11 @@ type LiveSession struct {
 	Info SessionInfo
 	// Stale is true when the heartbeat is older than StaleAfter.
 	Stale bool
+	// Gone is set when the session's process is known to have exited: it
+	// ran on this boot, in this PID namespace, and its PID is free. Such a
+	// session is stale however recent its heartbeat, so that a backup or
+	// prune killed a minute ago does not hold back the next prune.
+	Gone bool
 	// Modified is when the store last wrote the file.
 	Modified time.Time
 	// Err says why the file could not be read; Info is then empty.
@@ -162,7 +173,8 @@ func (r *Repository) Sessions(ctx context.Context) ([]LiveSession, error) {
 			ls.Err = err
 			ls.Stale = now.Sub(ls.Modified) > StaleAfter
 		} else {
-			ls.Stale = now.Sub(time.Unix(0, ls.Info.Heartbeat)) > StaleAfter
+			ls.Gone = thisBoot.gone(ls.Info)
+			ls.Stale = ls.Gone || now.Sub(time.Unix(0, ls.Info.Heartbeat)) > StaleAfter
 		}
 		out = append(out, ls)
 	}

@@ -1,7 +1,7 @@
 // Package repocli is the standalone "cairn repo" command tree: it drives a
 // repository directly (init, backup, restore, snapshots, ls, forget, prune,
-// check, stats, key management) without Kubernetes, for operators, the demo
-// and the benchmark harness.
+// check, repair, stats, key management) without Kubernetes, for operators,
+// the demo and the benchmark harness.
 //
 // Conventions every command follows:
 //   - Results go to stdout: a short human summary, or with --json one JSON

@@ -154,7 +154,7 @@ func (g *globals) reportRestore(cmd *cobra.Command, snap snapshot.Stored, out re
 	}
 	if len(files) > 0 {
 		return &ExitStatusError{Code: ExitDamaged, Err: fmt.Errorf("restore finished, but %s damaged (listed above): the repository lost or corrupted their data; "+
-			"'cairn repo check --read-data' names every snapshot affected", plural(len(files), "file is", "files are"))}
+			"'cairn repo check --read-data' names every snapshot affected", plural(len(files), "file or directory is", "files or directories are"))}
 	}
 	if n := len(out.Warnings); n > 0 {
 		return warningsError("restore finished, but %s could not be fully restored (listed above)", plural(n, "entry", "entries"))

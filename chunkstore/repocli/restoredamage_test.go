@@ -33,7 +33,7 @@ func TestRestoreFinishesPastDamage(t *testing.T) {
 		t.Fatalf("restore past one corrupt blob: exit %d, damaged %+v\nstderr:\n%s", r.code, res.Damaged, r.stderr)
 	}
 	d := res.Damaged[0]
-	if !strings.Contains(r.stderr, "cairn: damaged: "+d.Path+": chunk "+d.Blob) || !strings.Contains(r.stderr, "1 file is damaged") {
+	if !strings.Contains(r.stderr, "cairn: damaged: "+d.Path+": chunk "+d.Blob) || !strings.Contains(r.stderr, "1 file or directory is damaged") {
 		t.Fatalf("stderr does not name the damaged file and its blob:\n%s", r.stderr)
 	}
 	if res.Verified != res.Files-1 {

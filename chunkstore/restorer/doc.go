@@ -15,4 +15,11 @@
 //
 // A restore holds a session in the repository, so a concurrent prune does
 // not delete packs it is reading.
+//
+// Damage in the repository (a lost pack, a corrupt blob, a lost listing)
+// does not stop a restore: a blob that fails is tried from every copy the
+// index knows, and what no copy provides is left as a hole and listed in
+// Result.Damaged with its path and blob, while everything else is restored
+// whole with its metadata. A store or target that fails still stops it.
+// Options.Verify reads every restored file back against the snapshot.
 package restorer

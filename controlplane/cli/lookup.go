@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -26,6 +27,9 @@ func (e *env) get(ctx context.Context, k kind, name string, obj client.Object) e
 		return err
 	}
 	err = c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: name}, obj)
+	if resourceMissing(err) {
+		return &notInstalledError{err: err}
+	}
 	if apierrors.IsNotFound(err) && !namespaceMissing(err) {
 		return e.notFound(ctx, k, name)
 	}
@@ -43,6 +47,9 @@ func (e *notFoundError) Error() string { return e.msg }
 // notFound is the error for a missing object, naming those that exist.
 func (e *env) notFound(ctx context.Context, k kind, name string) error {
 	names, err := e.names(ctx, k)
+	if resourceMissing(err) {
+		return &notInstalledError{err: err}
+	}
 	if err != nil {
 		return &notFoundError{fmt.Sprintf("%s %q not found in namespace %s (listing the others failed: %v)", k.name, name, e.namespace, e.explain(err))}
 	}
@@ -115,4 +122,16 @@ func (e *env) list(ctx context.Context, k kind, names []string, into client.Obje
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out, nil
+}
+
+// resourceMissing reports a 404 for the resource itself rather than for an
+// object: the API server no longer serves the kind (its CRD was deleted
+// and a cached mapping still names it).
+func resourceMissing(err error) bool {
+	var st apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &st) {
+		return false
+	}
+	d := st.Status().Details
+	return d == nil || d.Name == ""
 }

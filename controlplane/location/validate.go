@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairnbackup/cairn/chunkstore/blob/location"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/metrics"
 )
 
 // ValidatorName names the Validator's controller and events.
@@ -71,12 +72,14 @@ func (v *Validator) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	if err := v.cfg.Client.Get(ctx, req.NamespacedName, &loc); err != nil {
 		if apierrors.IsNotFound(err) {
 			v.cfg.Opener.Forget(req.Namespace, req.Name)
+			metrics.ForgetLocation(req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get BackupLocation %s: %w", req, err)
 	}
 	if !loc.DeletionTimestamp.IsZero() {
 		v.cfg.Opener.Forget(loc.Namespace, loc.Name)
+		metrics.ForgetLocation(loc.Name)
 		return ctrl.Result{}, nil
 	}
 	orig := loc.DeepCopy()
@@ -137,6 +140,7 @@ func (v *Validator) record(loc *v1alpha1.BackupLocation, res verdict) {
 	transition := prev == nil || prev.Status != cond.Status || prev.Reason != cond.Reason
 	meta.SetStatusCondition(&st.Conditions, cond)
 	st.Phase, st.Message, st.LastValidationTime = phase, message, &now
+	metrics.LocationValidated(loc.Name, res.available)
 	switch {
 	case !transition:
 	case res.available:

@@ -16,6 +16,7 @@ import (
 	"github.com/cairnbackup/cairn/controlplane/backup"
 	"github.com/cairnbackup/cairn/controlplane/backupsync"
 	"github.com/cairnbackup/cairn/controlplane/collect"
+	"github.com/cairnbackup/cairn/controlplane/dashboard"
 	"github.com/cairnbackup/cairn/controlplane/hooks"
 	"github.com/cairnbackup/cairn/controlplane/location"
 	"github.com/cairnbackup/cairn/controlplane/locations"
@@ -41,6 +42,9 @@ type Config struct {
 	KDF crypto.KDFParams
 	// SkipNameValidation lets several managers run in one process (tests).
 	SkipNameValidation bool
+	// Dashboard is served when its BindAddress is set, from the
+	// controllers' cache and with their repository opener.
+	Dashboard dashboard.Config
 }
 
 // New builds the manager with every controller registered.
@@ -101,10 +105,22 @@ func register(mgr ctrl.Manager, cfg *rest.Config, c Config) error {
 			return backupsync.New(backupsync.Config{Opener: opener, Interval: c.SyncInterval}).SetupWithManager(mgr)
 		},
 	}
+	if c.Dashboard.BindAddress != "" {
+		steps = append(steps, func() error { return addDashboard(mgr, c.Dashboard, opener) })
+	}
 	for _, s := range steps {
 		if err := s(); err != nil {
 			return fmt.Errorf("register controller: %w", err)
 		}
 	}
 	return nil
+}
+
+func addDashboard(mgr ctrl.Manager, c dashboard.Config, opener *locations.Opener) error {
+	srv, err := dashboard.New(c, dashboard.Deps{Cache: mgr.GetCache(), Opener: opener, Reviewer: mgr.GetClient(),
+		Log: mgr.GetLogger().WithName("dashboard")})
+	if err != nil {
+		return err
+	}
+	return mgr.Add(srv)
 }

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/dashboard"
 	"github.com/cairnbackup/cairn/controlplane/manager"
 	"github.com/cairnbackup/cairn/controlplane/testenv"
 )
@@ -19,7 +20,8 @@ import (
 // invalid Schedule is marked invalid.
 func TestManagerRunsTheControllers(t *testing.T) {
 	env := testenv.Start(t)
-	mgr, err := manager.New(env.Config, manager.Config{MetricsAddr: "0", ProbeAddr: "0"})
+	mgr, err := manager.New(env.Config, manager.Config{MetricsAddr: "0", ProbeAddr: "0",
+		Dashboard: dashboard.Config{BindAddress: "127.0.0.1:0"}}) // served beside the controllers, from their cache
 	if err != nil {
 		t.Fatal(err)
 	}

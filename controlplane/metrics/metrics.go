@@ -44,11 +44,32 @@ var (
 		Name: "cairn_schedule_last_success_timestamp_seconds",
 		Help: "Completion time of the newest Completed backup of each schedule, in Unix seconds.",
 	}, []string{"schedule"})
+	scheduleInterval = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cairn_schedule_interval_seconds",
+		Help: "Gap between the slots around now of each running (valid, not paused) schedule.",
+	}, []string{"schedule"})
+	scheduleCreated = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cairn_schedule_created_timestamp_seconds",
+		Help: "Creation time of each running (valid, not paused) schedule, in Unix seconds.",
+	}, []string{"schedule"})
+	locationAvailable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cairn_location_available",
+		Help: "1 when the last validation of a backup location reached its repository, else 0.",
+	}, []string{"location"})
 )
 
 func init() {
 	ctrlmetrics.Registry.MustRegister(backupTotal, restoreTotal, backupDuration,
-		restoreDuration, backupBytes, backupItems, scheduleLastSuccess)
+		restoreDuration, backupBytes, backupItems, scheduleLastSuccess, scheduleInterval,
+		scheduleCreated, locationAvailable)
+	// Final phases start at zero, so the first PartiallyFailed backup is an
+	// increase() an alert sees, not the birth of a series it cannot compare.
+	for _, p := range []v1alpha1.BackupPhase{v1alpha1.BackupCompleted, v1alpha1.BackupPartiallyFailed, v1alpha1.BackupFailed} {
+		backupTotal.WithLabelValues(string(p))
+	}
+	for _, p := range []v1alpha1.RestorePhase{v1alpha1.RestoreCompleted, v1alpha1.RestorePartiallyFailed, v1alpha1.RestoreFailed} {
+		restoreTotal.WithLabelValues(string(p))
+	}
 }
 
 // BackupFinished records a backup that reached a final phase. Call it once
@@ -81,7 +102,37 @@ func ScheduleSucceeded(schedule string, t time.Time) {
 	scheduleLastSuccess.WithLabelValues(schedule).Set(float64(t.UnixNano()) / 1e9)
 }
 
+// ScheduleRunning records a schedule that makes backups: its nominal
+// interval and creation time, from which an alert tells a schedule that
+// has not succeeded for twice its interval.
+func ScheduleRunning(schedule string, interval time.Duration, created time.Time) {
+	scheduleInterval.WithLabelValues(schedule).Set(interval.Seconds())
+	scheduleCreated.WithLabelValues(schedule).Set(float64(created.UnixNano()) / 1e9)
+}
+
+// ScheduleIdle drops the interval of a paused or invalid schedule, which
+// is expected to make no backups and so must not alert.
+func ScheduleIdle(schedule string) {
+	scheduleInterval.DeleteLabelValues(schedule)
+	scheduleCreated.DeleteLabelValues(schedule)
+}
+
 // ForgetSchedule drops a deleted schedule's series.
 func ForgetSchedule(schedule string) {
 	scheduleLastSuccess.DeleteLabelValues(schedule)
+	ScheduleIdle(schedule)
+}
+
+// LocationValidated records the outcome of a location's validation.
+func LocationValidated(location string, available bool) {
+	v := 0.0
+	if available {
+		v = 1
+	}
+	locationAvailable.WithLabelValues(location).Set(v)
+}
+
+// ForgetLocation drops a deleted location's series.
+func ForgetLocation(location string) {
+	locationAvailable.DeleteLabelValues(location)
 }

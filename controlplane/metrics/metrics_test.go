@@ -21,6 +21,7 @@ func TestBackupAndRestoreFinished(t *testing.T) {
 # TYPE cairn_backup_total counter
 cairn_backup_total{result="Completed"} 1
 cairn_backup_total{result="Failed"} 1
+cairn_backup_total{result="PartiallyFailed"} 0
 # HELP cairn_backup_bytes_total Volume bytes read by finished backups.
 # TYPE cairn_backup_bytes_total counter
 cairn_backup_bytes_total 4096
@@ -30,6 +31,8 @@ cairn_backup_items_total 12
 # HELP cairn_restore_total Restores that reached a final phase, by result (the phase).
 # TYPE cairn_restore_total counter
 cairn_restore_total{result="Completed"} 1
+cairn_restore_total{result="Failed"} 0
+cairn_restore_total{result="PartiallyFailed"} 0
 `
 	err := testutil.GatherAndCompare(ctrlmetrics.Registry, strings.NewReader(want),
 		"cairn_backup_total", "cairn_backup_bytes_total", "cairn_backup_items_total", "cairn_restore_total")
@@ -54,5 +57,50 @@ cairn_schedule_last_success_timestamp_seconds{schedule="nightly"} 1.7000000005e+
 	metrics.ForgetSchedule("nightly")
 	if n, _ := testutil.GatherAndCount(ctrlmetrics.Registry, "cairn_schedule_last_success_timestamp_seconds"); n != 0 {
 		t.Fatalf("series left after ForgetSchedule: %d", n)
+	}
+}
+
+func TestScheduleRunningIdleAndForget(t *testing.T) {
+	metrics.ScheduleRunning("hourly", time.Hour, time.Unix(1700000000, 0))
+	want := `
+# HELP cairn_schedule_created_timestamp_seconds Creation time of each running (valid, not paused) schedule, in Unix seconds.
+# TYPE cairn_schedule_created_timestamp_seconds gauge
+cairn_schedule_created_timestamp_seconds{schedule="hourly"} 1.7e+09
+# HELP cairn_schedule_interval_seconds Gap between the slots around now of each running (valid, not paused) schedule.
+# TYPE cairn_schedule_interval_seconds gauge
+cairn_schedule_interval_seconds{schedule="hourly"} 3600
+`
+	names := []string{"cairn_schedule_interval_seconds", "cairn_schedule_created_timestamp_seconds"}
+	if err := testutil.GatherAndCompare(ctrlmetrics.Registry, strings.NewReader(want), names...); err != nil {
+		t.Fatal(err)
+	}
+	metrics.ScheduleIdle("hourly")
+	if n, _ := testutil.GatherAndCount(ctrlmetrics.Registry, names...); n != 0 {
+		t.Fatalf("series left after ScheduleIdle: %d", n)
+	}
+	metrics.ScheduleRunning("hourly", time.Hour, time.Unix(1700000000, 0))
+	metrics.ScheduleSucceeded("hourly", time.Unix(1700000000, 0))
+	metrics.ForgetSchedule("hourly")
+	if n, _ := testutil.GatherAndCount(ctrlmetrics.Registry, append(names, "cairn_schedule_last_success_timestamp_seconds")...); n != 0 {
+		t.Fatalf("series left after ForgetSchedule: %d", n)
+	}
+}
+
+func TestLocationValidatedAndForget(t *testing.T) {
+	metrics.LocationValidated("default", true)
+	metrics.LocationValidated("offsite", false)
+	want := `
+# HELP cairn_location_available 1 when the last validation of a backup location reached its repository, else 0.
+# TYPE cairn_location_available gauge
+cairn_location_available{location="default"} 1
+cairn_location_available{location="offsite"} 0
+`
+	if err := testutil.GatherAndCompare(ctrlmetrics.Registry, strings.NewReader(want), "cairn_location_available"); err != nil {
+		t.Fatal(err)
+	}
+	metrics.ForgetLocation("default")
+	metrics.ForgetLocation("offsite")
+	if n, _ := testutil.GatherAndCount(ctrlmetrics.Registry, "cairn_location_available"); n != 0 {
+		t.Fatalf("series left after ForgetLocation: %d", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/metrics"
 	"github.com/cairnbackup/cairn/controlplane/schedule/cronspec"
 )
 
@@ -37,7 +38,21 @@ func (r *Reconciler) run(ctx context.Context, s *v1alpha1.Schedule, spec cronspe
 	next := spec.Next(now)
 	nt := metav1.NewTime(next)
 	s.Status.NextScheduleTime = &nt
+	metrics.ScheduleRunning(s.Name, interval(spec, s.Status.LastScheduleTime, next), s.CreationTimestamp.Time)
 	return ctrl.Result{RequeueAfter: min(max(next.Sub(now), time.Second), r.cfg.MaxWait)}, nil
+}
+
+// interval is the schedule's period around now, for the alert on a
+// schedule with no success in twice its interval: the longer of the gap
+// from the last slot to the next and the gap after the next, so an
+// irregular expression (weekdays only) is judged by its longest current
+// gap and a success on Friday does not alert on Sunday.
+func interval(spec cronspec.Spec, last *metav1.Time, next time.Time) time.Duration {
+	d := spec.Next(next).Sub(next)
+	if last != nil && next.After(last.Time) {
+		d = max(d, next.Sub(last.Time))
+	}
+	return d
 }
 
 // lastRun is the time after which a slot is new: the Schedule's creation,

@@ -102,10 +102,12 @@ func (r *Reconciler) step(ctx context.Context, s *v1alpha1.Schedule, backups []v
 	switch {
 	case problem != "":
 		r.invalid(s, problem)
+		metrics.ScheduleIdle(s.Name)
 		return ctrl.Result{}, nil
 	case s.Spec.Paused:
 		r.valid(s, "Paused", "the schedule is paused; set spec.paused=false to resume")
 		s.Status.NextScheduleTime = nil
+		metrics.ScheduleIdle(s.Name)
 		return ctrl.Result{}, nil
 	default:
 		r.valid(s, "Scheduled", fmt.Sprintf("Backups are made on %q", s.Spec.Schedule))

@@ -99,7 +99,7 @@ func (d *demo) start(ctx context.Context) error {
 		if err := os.MkdirAll(filepath.Join(dir, "cairn-demo"), 0o700); err != nil { // the bucket
 			return err
 		}
-		if d.s3, err = s3test.Launch(dir); err != nil {
+		if d.s3, err = s3test.Launch("", dir); err != nil {
 			return fmt.Errorf("start versitygw: %w", err)
 		}
 		d.say("S3: versitygw on %s.", d.s3.Endpoint)

@@ -139,7 +139,7 @@ func (d *demo) restore(ctx context.Context) error {
 	}
 	for _, vr := range list.Items {
 		d.sum.RestoredBytes += vr.Status.Stats.BytesRead
-		d.sum.RestoreDataTime = max(d.sum.RestoreDataTime, time.Duration(vr.Status.Stats.DurationSeconds)*time.Second)
+		d.sum.RestoreDataTime = max(d.sum.RestoreDataTime, time.Duration(vr.Status.Stats.DurationMilliseconds)*time.Millisecond)
 	}
 	return nil
 }

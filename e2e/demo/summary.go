@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
@@ -56,7 +57,7 @@ func (d *demo) backupFigures(ctx context.Context, name string, f *BackupFigures)
 		f.BytesRead += s.BytesRead
 		f.BytesAdded += s.BytesAdded
 		f.BytesStored += s.BytesStored
-		f.DataTime = max(f.DataTime, time.Duration(s.DurationSeconds)*time.Second)
+		f.DataTime = max(f.DataTime, time.Duration(s.DurationMilliseconds)*time.Millisecond)
 	}
 	return nil
 }
@@ -93,16 +94,5 @@ func ratio(a, b int64) float64 {
 	return float64(a) / float64(b)
 }
 
-// human formats a byte count.
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// human formats a byte count in binary units.
+func human(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }

@@ -100,6 +100,9 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	c.bin = bin
+	if err := c.setLogger(); err != nil {
+		return err
+	}
 	if c.Env, err = testenv.Launch(); err != nil {
 		return err
 	}
@@ -128,8 +131,10 @@ func (c *Cluster) start(ctx context.Context) error {
 	return nil
 }
 
-// startController runs cairn's controllers in this process.
-func (c *Cluster) startController() error {
+// setLogger sends controller-runtime's log (the API clients' and the
+// controller's) to Config.Log, else to a file in Dir. It is set before
+// any client exists: controller-runtime complains on stderr otherwise.
+func (c *Cluster) setLogger() error {
 	w := c.cfg.Log
 	if w == nil {
 		f, err := os.Create(filepath.Join(c.cfg.Dir, "controller.log"))
@@ -139,6 +144,11 @@ func (c *Cluster) startController() error {
 		c.logFile, w = f, f
 	}
 	ctrl.SetLogger(logr.FromSlogHandler(slog.NewJSONHandler(w, nil)))
+	return nil
+}
+
+// startController runs cairn's controllers in this process.
+func (c *Cluster) startController() error {
 	mgr, err := manager.New(c.Env.Config, manager.Config{MetricsAddr: "0", ProbeAddr: "0", MaxConcurrentBackups: 2,
 		MaxConcurrentRestore: 2, SnapshotTimeout: time.Minute, SyncInterval: time.Hour, PollInterval: c.cfg.PollInterval,
 		KDF: crypto.FastKDFForTests, SkipNameValidation: true})

@@ -196,3 +196,13 @@ func (n *Node) AgentRunning() bool {
 		return true
 	}
 }
+
+// AgentPID is the agent process's ID, or 0 when it does not run.
+func (n *Node) AgentPID() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.agent == nil {
+		return 0
+	}
+	return n.agent.Process.Pid
+}

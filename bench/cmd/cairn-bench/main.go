@@ -68,6 +68,7 @@ func parseFlags() (harness.Config, string, error) {
 	flag.IntVar(&cfg.Files, "files", 0, "files in the tree dataset (default 60000, 2000 with -smoke)")
 	flag.StringVar(&configs, "configs", "", "comma-separated configurations (default all: cairn,cairn-nocomp,restic,kopia,kopia-zstd,cairn-s3)")
 	flag.StringVar(&datasets, "datasets", "", "comma-separated datasets (default all: image,vmimage,files)")
+	flag.BoolVar(&cfg.Agent, "agent", true, "run the node-agent leg (controller, agent and CSI driver as local processes)")
 	flag.StringVar(&cfg.Bins.Cairn, "cairn", "", "cairn binary (default: ROOT/bin/cairn), e.g. to compare two builds")
 	flag.StringVar(&report, "report", "", "only render RESULTS.md from this results.json into -out, with the current bench/TUNING.md")
 	flag.Parse()

@@ -109,6 +109,9 @@ func TestClassify(t *testing.T) {
 		{"dial timeout", opErr("dial", timeoutErr{}), blob.ErrUnavailable},
 		{"reset", opErr("read", os.NewSyscallError("read", syscall.ECONNRESET)), blob.ErrTransient},
 		{"cut short", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), blob.ErrTransient},
+		// minio-go's stand-in for an EOF before the answer (a reset).
+		{"closed before the answer", &url.Error{Op: "Put", URL: "http://x/b/k",
+			Err: errors.New("Connection closed by foreign host http://x/b/k. Retry again.")}, blob.ErrTransient},
 		{"read timeout", opErr("read", timeoutErr{}), blob.ErrTransient},
 		{"other", errors.New("x509: certificate signed by unknown authority"), nil},
 	}

@@ -124,6 +124,11 @@ func classifyNet(err error) error {
 		return blob.ErrTransient
 	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, context.DeadlineExceeded):
 		return blob.ErrTransient
+	case strings.Contains(err.Error(), "Connection closed by foreign host"):
+		// minio-go replaces an EOF before the answer (the server, or a
+		// proxy, dropped the connection) with this bare message, so the
+		// io.EOF above no longer matches; it is as retryable.
+		return blob.ErrTransient
 	}
 	return nil
 }

@@ -147,9 +147,14 @@ type WorkStats struct {
 	// Files backed up or restored (file-system volumes).
 	// +optional
 	Files int64 `json:"files,omitempty"`
-	// DurationSeconds of the data movement.
+	// DurationMilliseconds of the data movement, from the item's start
+	// (the snapshot cut included) to its end.
 	// +optional
-	DurationSeconds int64 `json:"durationSeconds,omitempty"`
+	DurationMilliseconds int64 `json:"durationMilliseconds,omitempty"`
+	// ReadMilliseconds is the part spent reading and storing (backup) or
+	// fetching and writing (restore) the data, without the driver's work.
+	// +optional
+	ReadMilliseconds int64 `json:"readMilliseconds,omitempty"`
 }
 
 // VolumeBackup is a work item: back up one volume.

@@ -1,4 +1,5 @@
-// Package s3test starts a real S3 server, versitygw, for tests: on 127.0.0.1,
+// Package s3test starts a real S3 server, versitygw, for tests (and, with
+// Launch, for programs such as the fault campaign): on 127.0.0.1,
 // on a free port, over a temporary directory, with random root credentials.
 // The server dies with the test (t.Cleanup kills it, and the kernel kills it
 // if the test binary itself dies).

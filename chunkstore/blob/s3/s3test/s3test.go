@@ -89,11 +89,15 @@ func start(t testing.TB, useTLS bool) *Server {
 }
 
 // Launch runs a plain-HTTP server with its buckets under dir until Stop,
-// for programs that need a real S3 server outside a test (the demo).
-func Launch(dir string) (*Server, error) {
-	bin, err := binaryPath()
-	if err != nil {
-		return nil, err
+// for programs that need a real S3 server outside a test (the demo, the
+// fault campaign). bin is the versitygw binary; empty finds it as Binary
+// does.
+func Launch(bin, dir string) (*Server, error) {
+	if bin == "" {
+		var err error
+		if bin, err = binaryPath(); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -127,7 +131,7 @@ func (s *Server) start(t testing.TB, bin string) error {
 	return nil
 }
 
-// launch starts the process and waits until it answers.
+// launch starts the process and waits until it serves; it sets s.stop.
 func (s *Server) launch(bin string) (*lockedBuffer, error) {
 	addr, err := freeAddr()
 	if err != nil {
