@@ -11,6 +11,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${CAIRN_TOOLS_BIN:-$root/.tools/bin}"
 mkdir -p "$bin"
 
+# --node adds what the real-node suite (e2e/realnode) runs: a kubelet, the
+# control-plane's controller manager and scheduler, and Debian's container
+# runtime, CNI plugins and busybox. `make test` alone does not pay for them.
+node=0
+for arg in "$@"; do
+	case $arg in
+	--node) node=1 ;;
+	*) echo "install-tools.sh: unknown argument $arg (want --node)" >&2; exit 2 ;;
+	esac
+done
+
 # installed_version prints the main-module version recorded in a Go binary,
 # or nothing if the file is missing or not a Go binary.
 installed_version() {
@@ -129,17 +140,6 @@ debian_tool() {
 	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
 }
-
-# --node adds what the real-node suite (e2e/realnode) runs: a kubelet, the
-# control-plane's controller manager and scheduler, and Debian's container
-# runtime, CNI plugins and busybox. `make test` alone does not pay for them.
-node=0
-for arg in "$@"; do
-	case $arg in
-	--node) node=1 ;;
-	*) echo "install-tools.sh: unknown argument $arg (want --node)" >&2; exit 2 ;;
-	esac
-done
 
 # chromium is Debian's, driven headless by the dashboard's browser test
 # (controlplane/dashboard), which fails without it. Its path is found on
