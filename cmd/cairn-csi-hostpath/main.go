@@ -1,6 +1,8 @@
 // Command cairn-csi-hostpath runs cairn's reference CSI driver
 // (csi/hostpath): volumes as directories and image files under --root,
-// all four CSI services on one unix socket.
+// all four CSI services on one unix socket. With --registration-socket it
+// also registers itself with the kubelet (package kubeletreg), so that it
+// runs as a DaemonSet pod without node-driver-registrar.
 package main
 
 import (
@@ -15,7 +17,10 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/cairnbackup/cairn/csi/hostpath"
+	"github.com/cairnbackup/cairn/kubeletreg"
 )
 
 func main() {
@@ -26,13 +31,14 @@ func main() {
 }
 
 func run(args []string) error {
-	cfg, endpoint, err := parseFlags(args)
+	opts, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	cfg := opts.cfg
 	d, err := hostpath.New(cfg)
 	if err != nil {
 		return err
@@ -40,12 +46,36 @@ func run(args []string) error {
 	defer d.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg.Logger.Info("serving", "endpoint", endpoint, "root", d.Root(), "loopDevices", d.UsesLoopDevices(),
+	// The CSI socket listens before the kubelet is told of it: the kubelet
+	// calls NodeGetInfo as soon as it reads the registration.
+	l, err := hostpath.Listen(opts.endpoint)
+	if err != nil {
+		return err
+	}
+	cfg.Logger.Info("serving", "endpoint", opts.endpoint, "root", d.Root(), "loopDevices", d.UsesLoopDevices(),
 		"disabled", cfg.Disabled, "secretKeys", len(cfg.Secrets))
-	return d.ListenAndServe(ctx, endpoint)
+	if opts.registration.Socket == "" {
+		return d.Serve(ctx, l)
+	}
+	reg, err := kubeletreg.New(opts.registration)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.Serve(gctx, l) })
+	g.Go(func() error { return reg.Serve(gctx) })
+	return g.Wait()
 }
 
-func parseFlags(args []string) (hostpath.Config, string, error) {
+// options are the parsed flags.
+type options struct {
+	cfg          hostpath.Config
+	endpoint     string
+	registration kubeletreg.Config // Socket empty: no kubelet registration
+}
+
+func parseFlags(args []string) (options, error) {
 	var (
 		cfg                             hostpath.Config
 		endpoint, capacity, blockSize   string
@@ -72,35 +102,48 @@ func parseFlags(args []string) (hostpath.Config, string, error) {
 	fs.Var(&secrets, "secret", "KEY=VALUE the Controller RPCs must carry in their secrets (repeatable)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logFmt, "log-format", "json", "json or text")
+	var reg kubeletreg.Config
+	fs.StringVar(&reg.Socket, "registration-socket", "", "register with the kubelet through a socket at this path, "+
+		"normally <kubelet-dir>/plugins_registry/<driver-name>-reg.sock (default: do not register)")
+	fs.StringVar(&reg.Endpoint, "kubelet-registration-path", "", "the CSI socket as the kubelet sees it on the node "+
+		"(default: the path of --endpoint)")
 	if err := fs.Parse(args); err != nil {
-		return cfg, "", err
+		return options{}, err
 	}
 	var err error
 	if cfg.Capacity, err = parseBytes(capacity); err != nil {
-		return cfg, "", fmt.Errorf("--capacity: %w", err)
+		return options{}, fmt.Errorf("--capacity: %w", err)
 	}
 	if cfg.BlockSize, err = parseBytes(blockSize); err != nil {
-		return cfg, "", fmt.Errorf("--block-size: %w", err)
+		return options{}, fmt.Errorf("--block-size: %w", err)
 	}
 	if cfg.Disabled, err = hostpath.ParseFeatures(disable); err != nil {
-		return cfg, "", fmt.Errorf("--disable: %w", err)
+		return options{}, fmt.Errorf("--disable: %w", err)
 	}
 	cfg.Loop = hostpath.LoopMode(loop)
 	for _, f := range faults {
 		fault, err := hostpath.ParseFault(f)
 		if err != nil {
-			return cfg, "", fmt.Errorf("--fault: %w", err)
+			return options{}, fmt.Errorf("--fault: %w", err)
 		}
 		cfg.Faults = append(cfg.Faults, fault)
 	}
 	cfg.Hangs = hangs
 	if cfg.Secrets, err = parseSecrets(secrets); err != nil {
-		return cfg, "", err
+		return options{}, err
 	}
 	if cfg.Logger, err = newLogger(logLevel, logFmt); err != nil {
-		return cfg, "", err
+		return options{}, err
 	}
-	return cfg, endpoint, nil
+	if reg.Socket != "" {
+		reg.DriverName, reg.Logger = cfg.DriverName, cfg.Logger
+		if reg.Endpoint == "" {
+			if reg.Endpoint, err = hostpath.SocketPath(endpoint); err != nil {
+				return options{}, fmt.Errorf("--endpoint: %w", err)
+			}
+		}
+	}
+	return options{cfg: cfg, endpoint: endpoint, registration: reg}, nil
 }
 
 // listFlag collects a repeatable flag.

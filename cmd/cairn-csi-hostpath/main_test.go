@@ -10,7 +10,7 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	cfg, endpoint, err := parseFlags([]string{
+	opts, err := parseFlags([]string{
 		"--endpoint", "unix:///tmp/x/csi.sock", "--root", "/r", "--node-id", "n7",
 		"--capacity", "10Gi", "--block-size", "128Ki", "--disable", "block, snapshot-metadata",
 		"--fault", "CreateSnapshot=Unavailable:array offline", "--fault", "DeleteVolume=internal",
@@ -19,6 +19,10 @@ func TestParseFlags(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	cfg, endpoint := opts.cfg, opts.endpoint
+	if opts.registration.Socket != "" {
+		t.Fatalf("registration without --registration-socket: %+v", opts.registration)
 	}
 	if endpoint != "unix:///tmp/x/csi.sock" || cfg.Root != "/r" || cfg.NodeID != "n7" || cfg.DriverName != hostpath.DefaultDriverName {
 		t.Fatalf("endpoint %q, cfg %+v", endpoint, cfg)
@@ -41,6 +45,28 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+func TestParseRegistrationFlags(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args         []string
+		wantEndpoint string
+	}{
+		"endpoint's path by default": {[]string{"--endpoint", "unix:///var/lib/kubelet/plugins/d/csi.sock"}, "/var/lib/kubelet/plugins/d/csi.sock"},
+		"the kubelet's own path": {[]string{"--endpoint", "unix:///csi/csi.sock", "--kubelet-registration-path", "/var/lib/kubelet/plugins/d/csi.sock"},
+			"/var/lib/kubelet/plugins/d/csi.sock"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts, err := parseFlags(append(tc.args, "--driver-name", "d", "--registration-socket", "/reg/d-reg.sock"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := opts.registration
+			if r.Socket != "/reg/d-reg.sock" || r.DriverName != "d" || r.Endpoint != tc.wantEndpoint {
+				t.Fatalf("registration %+v", r)
+			}
+		})
+	}
+}
+
 func TestParseFlagsErrors(t *testing.T) {
 	for name, args := range map[string][]string{
 		"bad capacity":   {"--capacity", "lots"},
@@ -50,7 +76,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		"bad log level":  {"--log-level", "chatty"},
 		"bad log format": {"--log-format", "xml"},
 	} {
-		if _, _, err := parseFlags(args); err == nil {
+		if _, err := parseFlags(args); err == nil {
 			t.Errorf("%s: %v parsed", name, args)
 		}
 	}
