@@ -107,3 +107,36 @@ func metricValue(body, sample string) float64 {
 	}
 	return v
 }
+
+// A claim without a storage class is restored through the driver that
+// provisioned the backed-up volume.
+func TestRestoreOfAClaimWithoutStorageClass(t *testing.T) {
+	c := start(t, localcluster.Config{Nodes: []string{"node-a"}})
+	ctx := context.Background()
+	mustOK(t, "add the location", c.AddLocation(ctx, "default", localcluster.LocationSpec{URL: c.Nodes["node-a"].Dir + "/../repo", Password: localcluster.Password()}))
+	namespace(t, c, "static")
+	_, err := c.Provision(ctx, localcluster.VolumeSpec{Namespace: "static", PVC: "data", Node: "node-a", Size: 32 * mib, NoClass: true})
+	mustOK(t, "provision", err)
+	paths, err := c.RunPod(ctx, localcluster.PodSpec{Namespace: "static", Name: "app", Node: "node-a", Claims: []string{"data"}})
+	mustOK(t, "run the pod", err)
+	_, err = localcluster.WriteTree(paths["data"], 9, 40)
+	mustOK(t, "write", err)
+	want, err := localcluster.DigestTree(paths["data"])
+	mustOK(t, "digest", err)
+	if b := backupNow(t, c, "static", "static"); b.Status.Phase != v1alpha1.BackupCompleted {
+		t.Fatalf("backup: %s", describeBackup(b))
+	}
+	mustOK(t, "stop the pod", c.StopPods(ctx, "static"))
+	rs := restoreNow(t, c, "static", "static", map[string]string{"static": "static-restored"})
+	if rs.Status.Phase != v1alpha1.RestoreCompleted {
+		t.Fatalf("restore: %s %v", rs.Status.Phase, rs.Status.Errors)
+	}
+	p, closeFn, err := c.OpenClaim(ctx, "static-restored", "data")
+	mustOK(t, "open the restored volume", err)
+	got, err := localcluster.DigestTree(p)
+	mustOK(t, "digest", err)
+	mustOK(t, "close", closeFn())
+	if got != want {
+		t.Error("the restored volume differs")
+	}
+}

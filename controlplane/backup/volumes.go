@@ -71,7 +71,7 @@ func (r *Reconciler) planVolume(ctx context.Context, b *v1alpha1.Backup, pvc *co
 		driver = pv.Spec.CSI.Driver
 	}
 	path := dataPath(b.Spec.VolumePolicy, pvc, driver)
-	rec.DataPath = path
+	rec.DataPath, rec.CSIDriver = path, driver
 	if path == v1alpha1.DataPathSkip {
 		return nil, rec, ""
 	}

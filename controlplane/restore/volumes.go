@@ -46,23 +46,25 @@ func volumeWork(rs *v1alpha1.Restore, b *v1alpha1.Backup, items []restoreplan.It
 	if rs.Spec.RestoreVolumes != nil && !*rs.Spec.RestoreVolumes {
 		return v
 	}
-	snaps := map[v1alpha1.ObjectRef]string{}
+	snaps := map[v1alpha1.ObjectRef]v1alpha1.VolumeSnapshotRecord{}
 	for _, rec := range b.Status.VolumeSnapshots {
 		if rec.Phase == v1alpha1.WorkCompleted && rec.SnapshotID != "" {
-			snaps[rec.PVC] = rec.SnapshotID
+			snaps[rec.PVC] = rec
 		}
 	}
 	for _, it := range items {
 		if it.GroupResource.Resource != "persistentvolumeclaims" || it.GroupResource.Group != "" {
 			continue
 		}
-		snap, ok := snaps[v1alpha1.ObjectRef{Namespace: it.SourceNamespace, Name: it.Object.GetName()}]
+		rec, ok := snaps[v1alpha1.ObjectRef{Namespace: it.SourceNamespace, Name: it.Object.GetName()}]
 		if !ok {
 			continue
 		}
 		target := v1alpha1.ObjectRef{Namespace: it.Object.GetNamespace(), Name: it.Object.GetName()}
 		v.targets[target] = true
-		v.items = append(v.items, workItem(rs, it.Object, target, snap, loc))
+		vr := workItem(rs, it.Object, target, rec.SnapshotID, loc)
+		vr.Spec.Target.CSIDriver = rec.CSIDriver
+		v.items = append(v.items, vr)
 	}
 	return v
 }
@@ -92,7 +94,12 @@ func workItem(rs *v1alpha1.Restore, pvc *unstructured.Unstructured, target v1alp
 
 // createWork picks the node, sets the owner and creates the item.
 func (r *Reconciler) createWork(ctx context.Context, rs *v1alpha1.Restore, vr *v1alpha1.VolumeRestore) error {
+	// The class's provisioner, else the driver of the backed-up volume (a
+	// claim with no class, or a class this cluster lacks).
 	driver := r.driverOf(ctx, vr.Spec.Target.StorageClassName)
+	if driver == "" {
+		driver = vr.Spec.Target.CSIDriver
+	}
 	vr.Spec.Target.CSIDriver = driver
 	node, err := placement.PickNode(ctx, r.Client, placement.Want{Driver: driver})
 	if err != nil {

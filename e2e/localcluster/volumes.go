@@ -25,6 +25,9 @@ type VolumeSpec struct {
 	Size           int64
 	Block          bool
 	Labels         map[string]string
+	// NoClass leaves the PV and PVC without a storage class, as
+	// statically provisioned volumes often are.
+	NoClass bool
 }
 
 // Volume is a provisioned volume.
@@ -78,6 +81,9 @@ func (c *Cluster) bindObjects(ctx context.Context, v *Volume, capacity int64) er
 	}
 	size := *resource.NewQuantity(capacity, resource.BinarySI)
 	class := StorageClass
+	if v.Spec.NoClass {
+		class = ""
+	}
 	rwo := []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
 	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: v.PVName},
 		Spec: corev1.PersistentVolumeSpec{Capacity: corev1.ResourceList{corev1.ResourceStorage: size}, AccessModes: rwo,

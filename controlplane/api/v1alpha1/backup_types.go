@@ -95,6 +95,10 @@ type VolumeSnapshotRecord struct {
 	SnapshotID string `json:"snapshotID,omitempty"`
 	// +optional
 	DataPath DataPath `json:"dataPath,omitempty"`
+	// CSIDriver that provisioned the volume: a restore creates the new
+	// volume through it when the claim names no storage class.
+	// +optional
+	CSIDriver string `json:"csiDriver,omitempty"`
 	// +optional
 	Bytes int64 `json:"bytes,omitempty"`
 	// +optional
