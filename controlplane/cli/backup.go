@@ -13,17 +13,11 @@ import (
 )
 
 var backupView = view{kind: backupKind,
-	newObj:   func() client.Object { return &v1alpha1.Backup{} },
-	table:    func(e *env, objs []client.Object) error { return backupTable(e.cfg.Out, e.cfg.Now(), asBackups(objs)) },
+	newObj: func() client.Object { return &v1alpha1.Backup{} },
+	table: func(e *env, objs []client.Object) error {
+		return backupTable(e.cfg.Out, e.cfg.Now(), items[v1alpha1.Backup](objs))
+	},
 	describe: describeBackupCmd,
-}
-
-func asBackups(objs []client.Object) []v1alpha1.Backup {
-	out := make([]v1alpha1.Backup, len(objs))
-	for i, o := range objs {
-		out[i] = *o.(*v1alpha1.Backup)
-	}
-	return out
 }
 
 func newBackupCmd(e *env) *cobra.Command {

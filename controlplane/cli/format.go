@@ -101,15 +101,20 @@ func labels(m map[string]string) string {
 	if len(m) == 0 {
 		return "<none>"
 	}
+	return strings.Join(pairs(m, "="), ",")
+}
+
+// pairs renders a map's entries as key+sep+value, sorted by key.
+func pairs(m map[string]string, sep string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for i, k := range keys {
-		keys[i] = k + "=" + m[k]
+		keys[i] = k + sep + m[k]
 	}
-	return strings.Join(keys, ",")
+	return keys
 }
 
 // describer writes kubectl-describe style "Key:  value" lines, indented

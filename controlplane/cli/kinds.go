@@ -39,15 +39,9 @@ func newGetCmd(e *env, v view) *cobra.Command {
 		Args:              rangeArgs(0, -1, "any number of names"),
 		ValidArgsFunction: e.completeNames(v.kind),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(out); err != nil {
+			objs, done, err := e.fetchOrPrint(cmd, v, args, out)
+			if done || err != nil {
 				return err
-			}
-			objs, err := e.fetch(cmd, v, args)
-			if err != nil {
-				return err
-			}
-			if out != outTable {
-				return printObjects(e.cfg.Out, out, objs, len(args) == 1)
 			}
 			if len(objs) == 0 {
 				printf(e.cfg.Err, "No %ss found in namespace %s.\n", v.kind.name, e.namespace)
@@ -69,15 +63,9 @@ func newDescribeCmd(e *env, v view) *cobra.Command {
 		Args:              rangeArgs(1, -1, "one or more names"),
 		ValidArgsFunction: e.completeNames(v.kind),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(out); err != nil {
+			objs, done, err := e.fetchOrPrint(cmd, v, args, out)
+			if done || err != nil {
 				return err
-			}
-			objs, err := e.fetch(cmd, v, args)
-			if err != nil {
-				return err
-			}
-			if out != outTable {
-				return printObjects(e.cfg.Out, out, objs, len(args) == 1)
 			}
 			for i, o := range objs {
 				if i > 0 {
@@ -92,6 +80,28 @@ func newDescribeCmd(e *env, v view) *cobra.Command {
 	}
 	addOutputFlag(cmd, &out)
 	return cmd
+}
+
+// items copies the objects of one kind out of their interface values.
+func items[T any](objs []client.Object) []T {
+	out := make([]T, len(objs))
+	for i, o := range objs {
+		out[i] = *any(o).(*T)
+	}
+	return out
+}
+
+// fetchOrPrint checks the output format and reads the objects; for -o yaml
+// or json it prints them too and reports done.
+func (e *env) fetchOrPrint(cmd *cobra.Command, v view, names []string, out string) ([]client.Object, bool, error) {
+	if err := checkOutput(out); err != nil {
+		return nil, false, err
+	}
+	objs, err := e.fetch(cmd, v, names)
+	if err != nil || out == outTable {
+		return objs, false, err
+	}
+	return nil, true, printObjects(e.cfg.Out, out, objs, len(names) == 1)
 }
 
 // fetch reads the named objects, or all of the kind.

@@ -16,17 +16,9 @@ import (
 var locationView = view{kind: locationKind,
 	newObj: func() client.Object { return &v1alpha1.BackupLocation{} },
 	table: func(e *env, objs []client.Object) error {
-		return locationTable(e.cfg.Out, e.cfg.Now(), asLocations(objs))
+		return locationTable(e.cfg.Out, e.cfg.Now(), items[v1alpha1.BackupLocation](objs))
 	},
 	describe: describeLocationCmd,
-}
-
-func asLocations(objs []client.Object) []v1alpha1.BackupLocation {
-	out := make([]v1alpha1.BackupLocation, len(objs))
-	for i, o := range objs {
-		out[i] = *o.(*v1alpha1.BackupLocation)
-	}
-	return out
 }
 
 func newLocationCmd(e *env) *cobra.Command {

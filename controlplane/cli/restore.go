@@ -14,17 +14,9 @@ import (
 var restoreView = view{kind: restoreKind,
 	newObj: func() client.Object { return &v1alpha1.Restore{} },
 	table: func(e *env, objs []client.Object) error {
-		return restoreTable(e.cfg.Out, e.cfg.Now(), asRestores(objs))
+		return restoreTable(e.cfg.Out, e.cfg.Now(), items[v1alpha1.Restore](objs))
 	},
 	describe: describeRestoreCmd,
-}
-
-func asRestores(objs []client.Object) []v1alpha1.Restore {
-	out := make([]v1alpha1.Restore, len(objs))
-	for i, o := range objs {
-		out[i] = *o.(*v1alpha1.Restore)
-	}
-	return out
 }
 
 func newRestoreCmd(e *env) *cobra.Command {

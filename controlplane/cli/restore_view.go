@@ -120,13 +120,5 @@ func mapping(m map[string]string) string {
 	if len(m) == 0 {
 		return "<none>"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		keys[i] = k + " → " + m[k]
-	}
-	return list(keys)
+	return list(pairs(m, " → "))
 }

@@ -16,17 +16,9 @@ import (
 var scheduleView = view{kind: scheduleKind,
 	newObj: func() client.Object { return &v1alpha1.Schedule{} },
 	table: func(e *env, objs []client.Object) error {
-		return scheduleTable(e.cfg.Out, e.cfg.Now(), asSchedules(objs))
+		return scheduleTable(e.cfg.Out, e.cfg.Now(), items[v1alpha1.Schedule](objs))
 	},
 	describe: describeScheduleCmd,
-}
-
-func asSchedules(objs []client.Object) []v1alpha1.Schedule {
-	out := make([]v1alpha1.Schedule, len(objs))
-	for i, o := range objs {
-		out[i] = *o.(*v1alpha1.Schedule)
-	}
-	return out
 }
 
 func newScheduleCmd(e *env) *cobra.Command {
