@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	csispec "github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
@@ -73,24 +74,24 @@ func checkNoLeftovers(t *testing.T, c *localcluster.Cluster, csiSecret map[strin
 func baseSnapshots(t *testing.T, c *localcluster.Cluster) map[string]string {
 	var list v1alpha1.VolumeBackupList
 	mustOK(t, "list volume backups", c.Client.List(context.Background(), &list))
-	newest := map[string][]v1alpha1.VolumeBackup{}
+	claim := func(vb v1alpha1.VolumeBackup) string {
+		return vb.Spec.Volume.PVC.Namespace + "/" + vb.Spec.Volume.PVC.Name
+	}
+	var done []v1alpha1.VolumeBackup
+	latest := map[string]time.Time{}
 	for _, vb := range list.Items {
 		if vb.Status.Phase != v1alpha1.WorkCompleted || vb.Status.CSISnapshotID == "" {
 			continue
 		}
-		key := vb.Spec.Volume.PVC.Namespace + "/" + vb.Spec.Volume.PVC.Name
-		cur := newest[key]
-		switch {
-		case len(cur) == 0 || vb.Status.CompletionTime.After(cur[0].Status.CompletionTime.Time):
-			newest[key] = []v1alpha1.VolumeBackup{vb}
-		case vb.Status.CompletionTime.Equal(cur[0].Status.CompletionTime):
-			newest[key] = append(cur, vb)
+		done = append(done, vb)
+		if at := vb.Status.CompletionTime.Time; at.After(latest[claim(vb)]) {
+			latest[claim(vb)] = at
 		}
 	}
 	out := map[string]string{}
-	for claim, vbs := range newest {
-		for _, vb := range vbs {
-			out[vb.Status.CSISnapshotID] = claim
+	for _, vb := range done {
+		if vb.Status.CompletionTime.Time.Equal(latest[claim(vb)]) {
+			out[vb.Status.CSISnapshotID] = claim(vb)
 		}
 	}
 	return out

@@ -51,8 +51,7 @@ func waitItemProgress(t *testing.T, c *localcluster.Cluster, backup string, byte
 
 // packBytes is the size of the packs a repository directory holds, leaving
 // out the temporary files of uploads in progress.
-func packBytes(t *testing.T, repoDir string) int64 {
-	t.Helper()
+func packBytes(repoDir string) int64 {
 	var n int64
 	_ = filepath.WalkDir(filepath.Join(repoDir, "data"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
@@ -83,7 +82,7 @@ func TestAgentKilledMidItemResumes(t *testing.T) {
 	// and uploaded. Kill once at least one whole pack is in the store.
 	var stored int64
 	eventually(t, time.Minute, "a pack of the item to be stored", func() bool {
-		stored = packBytes(t, repoDir)
+		stored = packBytes(repoDir)
 		return stored >= 8*mib
 	})
 	node := c.Nodes["node-b"]
