@@ -62,17 +62,20 @@ func TestFrozenRepositories(t *testing.T) {
 		}
 	}
 	for version := 1; version <= repo.FormatVersion; version++ {
-		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testFrozen(t, version, src) })
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testFrozen(t, version, src, "") })
+		// The same repository through the on-disk index cache, built from
+		// its index files on first use.
+		t.Run(fmt.Sprintf("v%d index cache", version), func(t *testing.T) { testFrozen(t, version, src, t.TempDir()) })
 	}
 }
 
-func testFrozen(t *testing.T, version int, src string) {
+func testFrozen(t *testing.T, version int, src, cache string) {
 	// Work on a copy so the test never writes into testdata (sessions).
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(frozenDir(version))); err != nil {
 		t.Fatal(err)
 	}
-	r := repotest.Open(t, repotest.FS(t, dir))
+	r := openFrozen(t, dir, cache)
 	if v := r.Config().Version; v != version {
 		t.Fatalf("frozen repository %s has config version %d", frozenDir(version), v)
 	}
@@ -86,8 +89,22 @@ func testFrozen(t *testing.T, version int, src string) {
 	if _, err := archiver.Backup(context.Background(), r, []string{src}, archiver.Options{Hostname: "later"}); err != nil {
 		t.Fatal(err)
 	}
-	r = repotest.Open(t, repotest.FS(t, dir))
+	r = openFrozen(t, dir, cache)
 	checkAndRestore(t, r, src)
+	if m, _ := filepath.Glob(filepath.Join(cache, "*", "manifest.json")); cache != "" && len(m) != 1 {
+		t.Fatalf("the index cache was not built: %v", m)
+	}
+}
+
+func openFrozen(t *testing.T, dir, cache string) *repo.Repository {
+	t.Helper()
+	opts := repotest.Options()
+	opts.IndexCache = cache
+	r, err := repo.Open(context.Background(), repotest.FS(t, dir), repotest.Password, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // checkAndRestore checks every byte of r, restores its latest snapshot and

@@ -29,6 +29,7 @@ type backupJob struct {
 	w      *work
 	vb     *v1alpha1.VolumeBackup
 	repo   *repo.Repository
+	done   func() // releases repo
 	parent *snapshot.Snapshot
 	block  bool
 	tags   []string
@@ -42,6 +43,7 @@ func (a *Agent) runBackup(ctx context.Context, w *work) outcome {
 	j, err := a.prepareBackup(ctx, w, vb)
 	var id core.ID
 	if err == nil {
+		defer j.done()
 		switch vb.Spec.DataPath {
 		case v1alpha1.DataPathSnapshotMove:
 			id, err = a.snapshotMove(ctx, j)
@@ -67,11 +69,11 @@ func backupFailure(vb *v1alpha1.VolumeBackup, err error) string {
 
 // prepareBackup opens the item's repository and loads its parent.
 func (a *Agent) prepareBackup(ctx context.Context, w *work, vb *v1alpha1.VolumeBackup) (*backupJob, error) {
-	r, err := a.openRepo(ctx, vb.Spec.LocationName)
+	r, done, err := a.openRepo(ctx, vb.Spec.LocationName)
 	if err != nil {
 		return nil, err
 	}
-	j := &backupJob{w: w, vb: vb, repo: r, block: vb.Spec.Volume.VolumeMode == "Block"}
+	j := &backupJob{w: w, vb: vb, repo: r, done: done, block: vb.Spec.Volume.VolumeMode == "Block"}
 	if vb.Spec.ParentSnapshotID != "" {
 		if j.parent, err = loadSnapshot(ctx, r, vb.Spec.ParentSnapshotID); err != nil {
 			w.warn(fmt.Sprintf("parent snapshot %s is unreadable, backing up without it: %v", vb.Spec.ParentSnapshotID, err))

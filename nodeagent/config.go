@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
+	"github.com/cairnbackup/cairn/controlplane/locations"
 	"github.com/cairnbackup/cairn/csi"
 )
 
@@ -62,6 +63,14 @@ type Config struct {
 	// KDF is the password-hash cost for repositories the agent initialises
 	// (tests lower it); zero means the default.
 	KDF crypto.KDFParams
+	// MaxMemory, when set, is the memory budget the work items running at
+	// once share for their repository indexes and restore plans: each
+	// reads its index through an on-disk cache in IndexCacheDir (default
+	// StateDir/index-cache, which survives restarts, so the cache stays
+	// warm) within MaxMemory/MaxConcurrent, at least 64 MiB. Zero loads
+	// each repository's whole index into memory.
+	MaxMemory     int64
+	IndexCacheDir string
 	// JanitorInterval is how often superseded base snapshots are looked
 	// for; default 10m.
 	JanitorInterval time.Duration
@@ -107,6 +116,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TakeoverAfter <= 0 {
 		c.TakeoverAfter = 30 * time.Second
 	}
+	if c.MaxMemory > 0 && c.IndexCacheDir == "" {
+		c.IndexCacheDir = filepath.Join(c.StateDir, "index-cache")
+	}
 	if c.JanitorInterval <= 0 {
 		c.JanitorInterval = 10 * time.Minute
 	}
@@ -124,6 +136,18 @@ func instanceID(node string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return node + "/" + host + "/" + hex.EncodeToString(b[:])
+}
+
+// minJobMemory is the smallest budget a work item's index gets, as the
+// repository CLI's --max-memory accepts no less.
+const minJobMemory = 64 << 20
+
+// jobBudget is how each work item reads its repository's index.
+func (c Config) jobBudget() locations.Bounded {
+	if c.MaxMemory <= 0 {
+		return locations.Bounded{}
+	}
+	return locations.Bounded{IndexCache: c.IndexCacheDir, MaxMemory: max(minJobMemory, c.MaxMemory/int64(c.MaxConcurrent))}
 }
 
 // endpoints returns where driver's services are reached.

@@ -163,13 +163,14 @@ func (a *Agent) fileSystemBackup(ctx context.Context, j *backupJob) (core.ID, er
 	return a.backupFiles(ctx, j, path, false)
 }
 
-// openRepo opens a location's repository (cached per location).
-func (a *Agent) openRepo(ctx context.Context, name string) (*repo.Repository, error) {
+// openRepo opens a location's repository for one work item (the key is
+// unlocked once per location) and returns the function that releases it.
+func (a *Agent) openRepo(ctx context.Context, name string) (*repo.Repository, func(), error) {
 	var loc v1alpha1.BackupLocation
 	if err := a.reader.Get(ctx, objectKey(a.cfg.Namespace, name), &loc); err != nil {
-		return nil, fmt.Errorf("read backup location %s: %w", name, err)
+		return nil, nil, fmt.Errorf("read backup location %s: %w", name, err)
 	}
-	return a.repos.Open(ctx, &loc)
+	return a.repos.OpenJob(ctx, &loc)
 }
 
 // loadSnapshot reads a repository snapshot by its ID.

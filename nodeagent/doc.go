@@ -36,6 +36,15 @@
 // create the PV pre-bound to the restored PVC, so the workload only ever
 // mounts a complete volume.
 //
+// # Memory
+//
+// Each item gets a handle of its own on its location's repository
+// (locations.Opener.OpenJob: the key is unlocked once per location). With
+// Config.MaxMemory set, the handle reads the index through the on-disk
+// cache in Config.IndexCacheDir within its share of the budget, and
+// everything it loaded is released when the item ends, so the agent's
+// memory does not grow with the repository or with its own uptime.
+//
 // # Leaving nothing behind
 //
 // Everything an item creates is named after the item's UID (so a retried

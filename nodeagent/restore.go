@@ -19,6 +19,7 @@ type restoreJob struct {
 	w     *work
 	vr    *v1alpha1.VolumeRestore
 	repo  *repo.Repository
+	done  func() // releases repo
 	snap  *snapshot.Snapshot
 	root  *snapshot.Node
 	block bool
@@ -32,6 +33,7 @@ func (a *Agent) runRestore(ctx context.Context, w *work) outcome {
 	start := a.now()
 	j, err := a.prepareRestore(ctx, w, vr)
 	if err == nil {
+		defer j.done()
 		err = a.restoreVolume(ctx, j)
 	}
 	if err != nil {
@@ -47,10 +49,22 @@ func (a *Agent) runRestore(ctx context.Context, w *work) outcome {
 // prepareRestore opens the repository and finds the snapshot's one root
 // node: the volume's directory or image.
 func (a *Agent) prepareRestore(ctx context.Context, w *work, vr *v1alpha1.VolumeRestore) (*restoreJob, error) {
-	r, err := a.openRepo(ctx, vr.Spec.LocationName)
+	r, done, err := a.openRepo(ctx, vr.Spec.LocationName)
 	if err != nil {
 		return nil, err
 	}
+	j, err := restoreJobFor(ctx, w, vr, r)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	j.done = done
+	return j, nil
+}
+
+// restoreJobFor reads the item's snapshot and checks that it is one volume
+// of the claim's mode.
+func restoreJobFor(ctx context.Context, w *work, vr *v1alpha1.VolumeRestore, r *repo.Repository) (*restoreJob, error) {
 	// Another node may have written the snapshot since this repository was
 	// opened: read the index files added since.
 	if err := r.LoadIndex(ctx); err != nil {

@@ -68,6 +68,10 @@ type Result struct {
 	Snapshot *snapshot.Snapshot
 	Stages   StageStats
 	Warnings []error
+	// FirstNewBlob is the time from the call of Backup to the first new
+	// blob sealed into a pack (0 if none was new): index loading and
+	// everything else a writer does before it can store data.
+	FirstNewBlob time.Duration
 }
 
 // StageStats is the busy time of each pipeline stage summed over its
@@ -92,11 +96,15 @@ func Backup(ctx context.Context, r *repo.Repository, paths []string, opts Option
 			return nil, err
 		}
 	}
+	called := time.Now()
 	a, err := newArchiver(ctx, r, opts)
 	if err != nil {
 		return nil, err
 	}
 	res, err := a.run(ctx, paths)
+	if first := a.saver.Stats.FirstNewNs.Load(); res != nil && first != 0 {
+		res.FirstNewBlob = time.Unix(0, first).Sub(called)
+	}
 	if cerr := a.saver.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
 		err = cerr
 	}

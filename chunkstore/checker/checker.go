@@ -102,6 +102,17 @@ func (c *checker) badCopy(blob, pack core.ID, why string) {
 // lost says why blob cannot be read, or "" if some copy is intact (or
 // not known to be bad).
 func (c *checker) lost(blob core.ID) string {
+	c.badMu.Lock()
+	none := len(c.bad) == 0
+	c.badMu.Unlock()
+	if none {
+		// No copy is known bad: only an unindexed blob is lost, and Has
+		// answers that without allocating.
+		if c.r.Index().Has(blob) {
+			return ""
+		}
+		return "it is not in any pack"
+	}
 	locs := c.r.Index().LookupAll(blob)
 	if len(locs) == 0 {
 		return "it is not in any pack"
@@ -146,16 +157,27 @@ func Check(ctx context.Context, r *repo.Repository, opts Options) (*Report, erro
 			return nil, err
 		}
 	}
-	if err := c.checkSnapshots(ctx); err != nil {
+	// The snapshots' blobs are expected in the index: skip the filter.
+	r.Index().ExpectPresent(true)
+	err := c.checkSnapshots(ctx)
+	r.Index().ExpectPresent(false)
+	if err != nil {
 		return nil, err
 	}
 	c.rep.Blobs = r.Index().Len()
+	if err := r.Index().WalkErr(); err != nil {
+		return nil, fmt.Errorf("check: read the index cache: %w; delete the cache directory and check again", err)
+	}
 	return c.rep, nil
 }
 
 // loadIndex loads each index file on its own, so one bad file is reported
-// rather than stopping the check.
+// rather than stopping the check. With the index cache, the repository
+// loads it (streamed into the cache) and the check reports what it skipped.
 func (c *checker) loadIndex(ctx context.Context) error {
+	if c.r.IndexCached() {
+		return c.loadCachedIndex(ctx)
+	}
 	ids, err := c.r.ListFiles(ctx, repo.KindIndex)
 	if err != nil {
 		return err
@@ -195,6 +217,24 @@ func (c *checker) loadIndex(ctx context.Context) error {
 			return err
 		}
 	}
+	return c.noteMarkers(ctx)
+}
+
+func (c *checker) loadCachedIndex(ctx context.Context) error {
+	if err := c.r.LoadIndex(ctx); err != nil {
+		return err
+	}
+	for id, err := range c.r.DamagedIndexFiles() {
+		c.rep.problem("index/"+id.String(), "index file is damaged (%v); backups and restores skip it and index its packs "+
+			"from their headers; run 'cairn repo repair --apply' to rebuild the index and remove it", err)
+	}
+	for _, id := range c.r.SupersededIndexFiles() {
+		c.rep.note("index file %s is superseded by a newer one; prune removes it", id.Short())
+	}
+	return c.noteMarkers(ctx)
+}
+
+func (c *checker) noteMarkers(ctx context.Context) error {
 	markers, err := c.r.LoadDeletionMarkers(ctx)
 	if err != nil {
 		c.rep.problem("pending/", "%v", err)
@@ -206,7 +246,12 @@ func (c *checker) loadIndex(ctx context.Context) error {
 }
 
 // checkPacks compares the index with the stored packs and their headers.
+// Reading the data needs every pack's index entries at hand, so it keeps
+// both in memory; the structure check streams them (packs.go).
 func (c *checker) checkPacks(ctx context.Context) error {
+	if !c.opts.ReadData {
+		return c.checkPacksStreamed(ctx)
+	}
 	packs, err := c.r.ListPacks(ctx)
 	if err != nil {
 		return err

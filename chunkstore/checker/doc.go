@@ -16,6 +16,12 @@
 // it is named, in Report.Damaged and as a problem. Data is read before the
 // snapshots are walked so that corrupt blobs are known by then.
 //
+// Memory: the structure check joins the store's pack listing, sorted on
+// disk, with the index walked in pack order (repo.JoinPacks), and checks a
+// directory or a file stored in content lists once however often it is
+// listed; with the index cache (--max-memory) the index itself is on
+// disk. ReadData keeps every pack's index entries in memory.
+//
 // Findings that are not damage (unindexed packs left by an interrupted
 // backup, packs pending deletion, partial writes and stale sessions of dead
 // processes, superseded index files) are reported as notes, not problems.

@@ -78,7 +78,7 @@ func (c *checker) dir(ctx context.Context, parts []core.ID, memo map[string][]fi
 				out = append(out, finding{path: "/" + n.Name + f.path, blob: f.blob, why: f.why})
 			}
 		case snapshot.TypeFile:
-			if f, ok := c.file(ctx, n); ok {
+			if f, ok := c.fileOnce(ctx, n, memo); ok {
 				out = append(out, f)
 			}
 		}
@@ -99,6 +99,29 @@ func (c *checker) treeFinding(parts []core.ID, err error) finding {
 		first = parts[0]
 	}
 	return finding{blob: first, why: fmt.Sprintf("directory listing: %v", err)}
+}
+
+// fileOnce is file, remembered for files stored in content lists: a large
+// file that did not change is listed in many directories and snapshots by
+// the same lists, and its chunks are checked once.
+func (c *checker) fileOnce(ctx context.Context, n *snapshot.Node, memo map[string][]finding) (finding, bool) {
+	if len(n.ContentLists) == 0 {
+		return c.file(ctx, n)
+	}
+	key := "file:" + partsKey(n.ContentLists)
+	if f, ok := memo[key]; ok {
+		if len(f) == 0 {
+			return finding{}, false
+		}
+		return finding{path: "/" + n.Name, blob: f[0].blob, why: f[0].why}, true
+	}
+	f, ok := c.file(ctx, n)
+	if ok {
+		memo[key] = []finding{f}
+	} else {
+		memo[key] = nil
+	}
+	return f, ok
 }
 
 // file returns the first lost blob of a file's content, with how many

@@ -71,6 +71,10 @@ func (c *campaign) killSetup(ctx context.Context, backend string) (*killSetup, e
 			return nil, err
 		}
 		ks.r, ks.objects = c.s3Repo(s, s.Endpoint, "kills")
+		// The S3 leg reads its index through the on-disk cache, so kills
+		// land in cache builds and merges too; the local leg keeps the
+		// index in memory.
+		ks.r.env = append(ks.r.env, "CAIRN_CACHE_DIR="+filepath.Join(work, "cache"))
 	}
 	if ks.data, err = newDataset(filepath.Join(work, "src"), c.cfg.Seed+7, shape{textFiles: 40, largeFiles: 3, largeSize: 6 << 20}); err != nil {
 		return nil, err

@@ -82,7 +82,8 @@ func writeKills(b *strings.Builder, res *Results) {
 	}
 	b.WriteString("\n## Kills\n\nEach operation was killed with SIGKILL at a moment drawn uniformly from its uninterrupted run time, " +
 		"then run again to completion (a restore with --overwrite into what the killed one left), and `check --read-data` had to be clean. " +
-		"Reused is what the backup reruns read and found already stored, most of it by the killed run.\n\n")
+		"Reused is what the backup reruns read and found already stored, most of it by the killed run. " +
+		"On S3 every command reads the index through the on-disk index cache (`CAIRN_CACHE_DIR`); on local disk the index is loaded into memory.\n\n")
 	b.WriteString("| backend | operation | kills | finished before the kill | clean checks | rerun read | rerun reused |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range res.Kills {
 		read, reused := "", ""

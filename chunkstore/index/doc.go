@@ -3,8 +3,9 @@
 //
 // Backup asks the index whether a chunk is already stored before it uploads
 // it; restore, check and prune ask where a blob lives. A 100 TB repository
-// holds about 100 million blobs, and every one of them is in memory while a
-// backup runs, so the layout is built around bytes per entry.
+// holds about 100 million blobs. Without a segment (below) every one of
+// them is in memory while a backup runs, so the in-memory layout is built
+// around bytes per entry.
 //
 // # Memory layout
 //
@@ -69,6 +70,30 @@
 // 47.6. Adding costs about 1.3 µs per blob in a 4M entry index: a third is
 // the duplicate check, which is a lookup, and half is merging, which is
 // memory bandwidth.
+//
+// # On-disk segments
+//
+// An index need not fit in memory: SetBase puts an immutable Segment
+// under the in-memory entries, which then only hold what was added since
+// (a writer's delta). A segment is built by SegmentBuilder, which sorts
+// entries on disk (chunkstore/internal/extsort) within a memory budget,
+// and holds every entry twice, sorted by blob ID and by pack, each record
+// naming its pack in full (77 bytes). Beside the records are fence
+// pointers (the first 8 key bytes of every block of 64 records) and, for
+// the ID order, a binary fuse filter per 4096th of the ID space
+// (github.com/FastFilter/xorfilter, 8-bit fingerprints, about 1.13 bytes
+// per entry). Filter and fences are memory-mapped, touched only where
+// lookups go; records are read with pread, one block of at most 128
+// records per lookup, so they are never resident in the process.
+//
+// A lookup asks the in-memory entries, then the filter, which rejects
+// about 255 of 256 absent IDs without a disk read; then the fences bound
+// the block to read. Walks (Each, EachPack) read the segment files
+// sequentially and merge in the in-memory entries, so their memory does
+// not grow with the segment. Entries the segment holds are not added to
+// memory again, and excluding a pack applies to both layers. The byte
+// layout is in FORMAT.md, "Index cache"; chunkstore/repo builds, names
+// and replaces segments.
 //
 // # Index file format
 //

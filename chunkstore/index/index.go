@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cairnbackup/cairn/chunkstore/core"
 )
@@ -43,6 +44,13 @@ type Index struct {
 	packs    packTable
 	excluded bitset
 	count    int
+	// base is the on-disk segment under the in-memory entries, nil when
+	// the whole index is in memory; baseExcl are its excluded packs,
+	// replaced rather than modified.
+	base     *Segment
+	baseExcl map[core.ID]struct{}
+	walkErr  error
+	present  atomic.Bool // see ExpectPresent
 }
 
 // New returns an empty index.
@@ -106,7 +114,7 @@ func (ix *Index) addLocked(pack core.ID, blobs []Blob) error {
 			m.pack |= treeBit
 		}
 		s := &ix.shards[b.ID[0]]
-		if s.has(&b.ID, m) {
+		if s.has(&b.ID, m) || ix.baseHas(&pack, b) {
 			continue
 		}
 		s.add(&b.ID, m)
@@ -135,6 +143,12 @@ func (ix *Index) Lookup(id core.ID) (Location, bool) {
 		loc, found = ix.location(m), true
 		return false
 	})
+	if !found {
+		ix.eachBase(&id, func(l Location, excluded bool) bool {
+			loc, found = l, !excluded
+			return excluded
+		})
+	}
 	return loc, found
 }
 
@@ -146,10 +160,20 @@ func (ix *Index) LookupAny(id core.ID) (Location, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var loc Location
-	found := false
+	found, visible := false, false
 	ix.shards[id[0]].each(&id, func(m meta) bool {
 		loc, found = ix.location(m), true
-		return ix.excluded.has(m.packNum()) // go on looking for a visible one
+		visible = !ix.excluded.has(m.packNum())
+		return !visible // go on looking for a visible one
+	})
+	if visible {
+		return loc, true
+	}
+	ix.eachBase(&id, func(l Location, excluded bool) bool {
+		if !found || !excluded {
+			loc, found = l, true
+		}
+		return excluded
 	})
 	return loc, found
 }
@@ -163,6 +187,12 @@ func (ix *Index) Has(id core.ID) bool {
 		found = !ix.excluded.has(m.packNum())
 		return !found
 	})
+	if !found {
+		ix.eachBase(&id, func(_ Location, excluded bool) bool {
+			found = !excluded
+			return !found
+		})
+	}
 	return found
 }
 
@@ -178,6 +208,12 @@ func (ix *Index) LookupAll(id core.ID) []Location {
 		}
 		return true
 	})
+	ix.eachBase(&id, func(l Location, excluded bool) bool {
+		if !excluded {
+			out = append(out, l)
+		}
+		return true
+	})
 	return out
 }
 
@@ -186,13 +222,21 @@ func (ix *Index) LookupAll(id core.ID) []Location {
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.base != nil {
+		return ix.count + int(ix.base.info.Entries)
+	}
 	return ix.count
 }
 
 // PackCount returns the number of distinct packs added, excluded or not.
+// With a base segment it is the segment's packs plus those added in
+// memory, so a pack in both counts twice.
 func (ix *Index) PackCount() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.base != nil {
+		return len(ix.packs.ids) + int(ix.base.info.Packs)
+	}
 	return len(ix.packs.ids)
 }
 
@@ -205,11 +249,18 @@ func (ix *Index) ExcludePacks(set map[core.ID]struct{}) {
 	defer ix.mu.Unlock()
 	nums := make([]uint32, 0, len(set))
 	for id := range set {
-		if n, ok := ix.packs.find(&id); ok {
+		n, ok := ix.packs.find(&id)
+		if !ok && ix.base != nil && ix.base.hasPack(&id) {
+			// Known to the segment: number it in memory too, so entries
+			// of it added later are excluded as well.
+			n, ok = ix.packs.number(&id)
+		}
+		if ok {
 			nums = append(nums, n)
 		}
 	}
 	ix.excluded = ix.excluded.with(len(ix.packs.ids), nums)
+	ix.excludeBase(set)
 }
 
 // Compact merges every pending entry into the sorted records and trims the

@@ -43,8 +43,18 @@ func (v *view) blob(id *core.ID, m meta) Blob {
 // order (duplicates by pack number, then offset), until fn returns false.
 // It first merges pending entries. fn may call other methods of the index;
 // entries added meanwhile may or may not be visited. Each has the shape of
-// iter.Seq2, so `for id, loc := range ix.Each` works.
+// iter.Seq2, so `for id, loc := range ix.Each` works. With a base segment,
+// the segment is read sequentially and the in-memory entries are merged
+// in; a read error of the segment stops the walk and is kept for WalkErr.
 func (ix *Index) Each(fn func(id core.ID, loc Location) bool) {
+	if base, excl := ix.baseSnapshot(); base != nil {
+		ix.keepWalkErr(ix.eachWithBase(base, excl, fn))
+		return
+	}
+	ix.eachMemory(fn)
+}
+
+func (ix *Index) eachMemory(fn func(id core.ID, loc Location) bool) {
 	v := ix.view()
 	for i := range v.shards {
 		c := cursor{s: &v.shards[i], first: byte(i)}
@@ -62,9 +72,20 @@ func (ix *Index) Each(fn func(id core.ID, loc Location) bool) {
 // EachPack calls fn once per pack that has entries outside the excluded
 // packs, with its blobs sorted by offset, until fn returns false. Packs come
 // in the order they were first added. blobs is reused between calls: copy
-// it to keep it. Besides the index it needs 4 bytes per entry and 4 per pack
-// while it runs, for the grouping. fn may call other methods of the index.
+// it to keep it. Besides the index it needs 4 bytes per in-memory entry
+// and 4 per pack while it runs, for the grouping. fn may call other
+// methods of the index. With a base segment, the segment's packs come
+// first, read sequentially in pack ID order, then the in-memory ones; a
+// pack listed in both is visited twice, each time with its own blobs.
 func (ix *Index) EachPack(fn func(pack core.ID, blobs []Blob) bool) {
+	if base, excl := ix.baseSnapshot(); base != nil {
+		ix.keepWalkErr(ix.eachPackWithBase(base, excl, fn))
+		return
+	}
+	ix.eachPackMemory(fn)
+}
+
+func (ix *Index) eachPackMemory(fn func(pack core.ID, blobs []Blob) bool) {
 	v := ix.view()
 	ends, order := v.groupByPack()
 	var blobs []Blob
@@ -78,12 +99,7 @@ func (ix *Index) EachPack(fn func(pack core.ID, blobs []Blob) bool) {
 			blobs = append(blobs, v.blobAt(pos))
 		}
 		start = end
-		slices.SortFunc(blobs, func(a, b Blob) int {
-			if c := cmp.Compare(a.Offset, b.Offset); c != 0 {
-				return c
-			}
-			return compareEntries(entry{id: a.ID}, entry{id: b.ID})
-		})
+		sortByOffset(blobs)
 		if !fn(v.packs[p], blobs) {
 			return
 		}
@@ -152,8 +168,45 @@ func (v *view) blobAt(pos uint32) Blob {
 func (ix *Index) PackBlobs() map[core.ID][]Blob {
 	out := make(map[core.ID][]Blob)
 	ix.EachPack(func(pack core.ID, blobs []Blob) bool {
-		out[pack] = slices.Clone(blobs)
+		if have, ok := out[pack]; ok {
+			out[pack] = mergeBlobs(have, blobs)
+		} else {
+			out[pack] = slices.Clone(blobs)
+		}
 		return true
 	})
 	return out
+}
+
+// WalkErr returns the first error a walk (Each, EachPack) or a lookup met
+// reading the base segment, or nil. Such a walk stopped early and such a
+// lookup answered "not found"; check and prune fail on it.
+func (ix *Index) WalkErr() error {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.walkErr == nil && ix.base != nil {
+		return ix.base.ReadErr()
+	}
+	return ix.walkErr
+}
+
+func (ix *Index) keepWalkErr(err error) {
+	if err == nil {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.walkErr == nil {
+		ix.walkErr = err
+	}
+}
+
+// sortByOffset orders a pack's blobs as EachPack promises.
+func sortByOffset(blobs []Blob) {
+	slices.SortFunc(blobs, func(a, b Blob) int {
+		if c := cmp.Compare(a.Offset, b.Offset); c != 0 {
+			return c
+		}
+		return compareEntries(entry{id: a.ID}, entry{id: b.ID})
+	})
 }

@@ -21,6 +21,17 @@
 // (harmless duplicates), or unreferenced packs for the next run: never a
 // snapshot whose data is gone.
 //
+// Memory: the referenced blobs are an on-disk set (internal/idset) built
+// by an external sort within the repository's memory budget, and the
+// index is walked pack by pack in pack order (index.EachPackSorted),
+// joined with the store's listing sorted on disk (repo.JoinPacks); with
+// the index cache (--max-memory) the index itself is read from disk. What
+// stays in memory grows with the packs doomed (32 bytes each, and the
+// marker that names them) and the distinct directories, not with the
+// blobs. The referenced set is kept under a name derived from the list of
+// snapshots, so a prune killed after building it resumes from it, and the
+// sweep reuses the mark's when no snapshot came or went in between.
+//
 // Damage does not stop a prune: a damaged snapshot record, or a lost tree
 // below a readable one, protects nothing (nothing can read what it would
 // name), and lost packs are neither repacked nor rescued against. A store

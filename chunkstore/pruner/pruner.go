@@ -2,15 +2,11 @@ package pruner
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/cairnbackup/cairn/chunkstore/core"
-	"github.com/cairnbackup/cairn/chunkstore/index"
 	"github.com/cairnbackup/cairn/chunkstore/repo"
-	"github.com/cairnbackup/cairn/chunkstore/snapshot"
 )
 
 // Defaults.
@@ -57,6 +53,7 @@ type pruner struct {
 	opts Options
 	res  Result
 	sess *repo.Session
+	refs *refs // the referenced set of this run, once built
 }
 
 // Prune runs the mark and sweep phases once.
@@ -68,6 +65,7 @@ func Prune(ctx context.Context, r *repo.Repository, opts Options) (*Result, erro
 		opts.RepackRatio = DefaultRepackRatio
 	}
 	p := &pruner{r: r, opts: opts}
+	defer p.closeRefs()
 	saver, err := r.NewSaver(ctx, repo.SaverOptions{Purpose: "prune"})
 	if err != nil {
 		return nil, err
@@ -97,6 +95,7 @@ func Prune(ctx context.Context, r *repo.Repository, opts Options) (*Result, erro
 	if err := p.cleanLeftovers(ctx); err != nil {
 		return nil, err
 	}
+	p.removeRefs()
 	return &p.res, nil
 }
 
@@ -116,122 +115,6 @@ func (p *pruner) refuseConcurrentPrune(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// referenced returns every blob the current snapshots use.
-func (p *pruner) referenced(ctx context.Context) (map[core.ID]struct{}, error) {
-	used := map[core.ID]struct{}{}
-	all, err := snapshot.List(ctx, p.r)
-	if err != nil {
-		return nil, err
-	}
-	// A damaged record cannot say what it references, and nothing can
-	// restore it any more: its data is kept only as far as other snapshots
-	// use it. The other snapshots must not pay for it by never being
-	// pruned.
-	for _, d := range all.Damaged {
-		p.r.Warn(fmt.Errorf("prune: %w; prune frees the data only it used", d))
-	}
-	p.res.SnapshotsDamaged = len(all.Damaged)
-	// Every listed snapshot was written after the index files covering it,
-	// so reloading now makes all of its blobs findable.
-	if err := p.r.LoadIndex(ctx); err != nil {
-		return nil, err
-	}
-	for _, s := range all.Snapshots {
-		if err := p.addTree(ctx, s.Tree, used); err != nil {
-			return nil, fmt.Errorf("prune: snapshot %s: %w; prune needs every snapshot it can read whole, retry when the store answers", s.ID.Short(), err)
-		}
-	}
-	return used, nil
-}
-
-// damaged reports whether err says repository data is lost or corrupt, as
-// opposed to the store failing to deliver it. Prune goes on past damage
-// (nothing can read what is below a lost tree, so it protects nothing),
-// never past a failure, which would make live data look unreferenced.
-func damaged(err error) bool {
-	return errors.Is(err, repo.ErrBlobMissing) || errors.Is(err, repo.ErrCorrupt)
-}
-
-func (p *pruner) addTree(ctx context.Context, parts []core.ID, used map[core.ID]struct{}) error {
-	if len(parts) > 0 {
-		if _, ok := used[parts[0]]; ok {
-			return nil // trees are content-addressed: seen once, seen whole
-		}
-	}
-	for _, id := range parts {
-		used[id] = struct{}{}
-	}
-	nodes, err := snapshot.LoadTree(ctx, p.r, parts)
-	if err != nil && damaged(err) {
-		p.r.Warn(fmt.Errorf("prune: a directory tree is lost (%w); what only it referenced is freed, 'cairn repo check' names the snapshots affected", err))
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		if err := p.addNode(ctx, n, used); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *pruner) addNode(ctx context.Context, n *snapshot.Node, used map[core.ID]struct{}) error {
-	if n.Type == snapshot.TypeDir {
-		return p.addTree(ctx, n.Subtree, used)
-	}
-	for _, id := range n.ContentLists {
-		used[id] = struct{}{}
-	}
-	exts, err := snapshot.Extents(ctx, p.r, n)
-	if err != nil && damaged(err) {
-		p.r.Warn(fmt.Errorf("prune: the content list of %q is lost (%w)", n.Name, err))
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range exts {
-		for _, id := range e.Chunks {
-			used[id] = struct{}{}
-		}
-	}
-	return nil
-}
-
-// packUsage classifies the indexed packs by how much of them is referenced.
-type packUsage struct {
-	unused  []core.ID
-	partial []core.ID
-	blobs   map[core.ID][]index.Blob
-}
-
-func (p *pruner) usage(full *index.Index, used map[core.ID]struct{}) packUsage {
-	u := packUsage{blobs: full.PackBlobs()}
-	for pk, blobs := range u.blobs {
-		if p.r.Excluded(pk) || p.r.Missing(pk) {
-			continue
-		}
-		var live, dead int64
-		for _, b := range blobs {
-			if _, ok := used[b.ID]; ok {
-				live += int64(b.Length)
-			} else {
-				dead += int64(b.Length)
-			}
-		}
-		switch {
-		case live == 0:
-			u.unused = append(u.unused, pk)
-		case float64(dead) >= p.opts.RepackRatio*float64(live+dead):
-			u.partial = append(u.partial, pk)
-		}
-	}
-	slices.SortFunc(u.unused, func(a, b core.ID) int { return compareIDs(a, b) })
-	return u
 }
 
 func compareIDs(a, b core.ID) int {

@@ -36,7 +36,12 @@ func (r *Repository) AdoptUnindexed(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	known := r.KnownPacks()
+	known := map[core.ID]struct{}{}
+	if !r.lazyPacks() {
+		// With the index cache, unindexed packs are left to prune, which
+		// removes them: adopting them would walk the whole index first.
+		known = r.KnownPacks()
+	}
 	f := index.File{Packs: r.headerPackEntries()}
 	for _, p := range packs {
 		if _, ok := known[p.ID]; ok || r.Excluded(p.ID) {

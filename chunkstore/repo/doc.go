@@ -7,7 +7,13 @@
 //   - blob loading with verification (blobs.go), tree blobs through a cache
 //     of whole tree packs (treecache.go);
 //   - the Saver, which dedups, compresses, seals and packs blobs and uploads
-//     packs concurrently while the caller keeps producing (saver.go).
+//     packs concurrently while the caller keeps producing (saver.go);
+//   - with Options.IndexCache, the local index cache (indexcache.go,
+//     FORMAT.md §12): the index is an on-disk segment built from the index
+//     files and a small in-memory delta, so opening costs a listing of the
+//     index files, not a load of their entries, and writers confirm a
+//     cached pack in the store on first use instead of listing the store
+//     (lazypacks.go).
 //
 // Invariants:
 //   - A snapshot is only written after every blob it references is in an

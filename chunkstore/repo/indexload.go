@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -33,7 +34,20 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := r.loadIndexFiles(ctx, r.newIndexIDs(ids))
+	var files []loadedFile
+	if r.cache != nil && r.idx.Base() == nil {
+		files, err = r.openIndexCache(ctx, ids)
+		if err == nil {
+			r.maybeMerge(files)
+		} else if ctx.Err() == nil {
+			// The cache is only a cache: without it the index is loaded
+			// into memory as before.
+			r.Warn(fmt.Errorf("index cache unusable, loading the index into memory instead: %w", err))
+			files, err = r.loadIndexFiles(ctx, r.newIndexIDs(ids))
+		}
+	} else {
+		files, err = r.loadIndexFiles(ctx, r.newIndexIDs(ids))
+	}
 	if err != nil {
 		return err
 	}
@@ -75,6 +89,7 @@ func (r *Repository) addIndexFiles(files []loadedFile) (map[core.ID]int, error) 
 			continue
 		}
 		if _, ok := superseded[f.id]; ok {
+			r.supersededIndex[f.id] = struct{}{}
 			continue
 		}
 		if err := r.idx.AddFile(f.file); err != nil {
@@ -95,7 +110,8 @@ func (r *Repository) newIndexIDs(ids []core.ID) []core.ID {
 	for _, id := range ids {
 		_, loaded := r.loadedIndex[id]
 		_, damaged := r.damagedIndex[id]
-		if !loaded && !damaged {
+		_, superseded := r.supersededIndex[id]
+		if !loaded && !damaged && !superseded {
 			out = append(out, id)
 		}
 	}
@@ -185,6 +201,14 @@ func (r *Repository) LoadedIndexFiles() []core.ID {
 	return ids
 }
 
+// SupersededIndexFiles returns the listed index files left out because
+// another file supersedes them.
+func (r *Repository) SupersededIndexFiles() []core.ID {
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	return slices.Collect(maps.Keys(r.supersededIndex))
+}
+
 // loadExclusions records packs that a prune has marked for deletion, so
 // new snapshots never come to depend on them. Readers still use them.
 func (r *Repository) loadExclusions(ctx context.Context) error {
@@ -251,8 +275,11 @@ func (r *Repository) LoadDeletionMarkers(ctx context.Context) ([]StoredMarker, e
 }
 
 // FullIndex is every live index entry, with no pack hidden, and the index
-// files it was read from. Prune works from it: it must see packs pending
-// deletion to rescue or drop them.
+// files it accounts for: those it was read from and the listed ones they
+// supersede. Prune works from it: it must see packs pending deletion to
+// rescue or drop them, and the file that replaces the index supersedes all
+// of Files, so that none of them, a superseded one included, comes back
+// once the file that superseded it is removed.
 type FullIndex struct {
 	Index *index.Index
 	Files []core.ID
@@ -280,7 +307,11 @@ func (r *Repository) LoadFullIndex(ctx context.Context) (*FullIndex, error) {
 	}
 	full := &FullIndex{Index: index.New()}
 	for _, f := range files {
-		if _, ok := superseded[f.id]; ok || f.err != nil {
+		if _, ok := superseded[f.id]; ok {
+			full.Files = append(full.Files, f.id)
+			continue
+		}
+		if f.err != nil {
 			continue
 		}
 		if err := full.Index.AddFile(f.file); err != nil {
@@ -311,6 +342,9 @@ func (r *Repository) ExcludeMore(packs []core.ID) {
 // HasUsable reports whether a blob is stored in a pack that is not marked
 // for deletion: whether a writer may deduplicate against it.
 func (r *Repository) HasUsable(id core.ID) bool {
+	if r.lazyPacks() {
+		return r.hasVerified(id)
+	}
 	r.idxMu.Lock()
 	none := len(r.excluded) == 0
 	r.idxMu.Unlock()

@@ -16,7 +16,14 @@ import (
 // against data that is gone, and a reader takes another copy if one exists.
 // Every writer calls it once per session, before the first blob is saved
 // (AdoptUnindexed does). It returns the listing.
+//
+// With the index cache, listing the store and walking the index would
+// cost time and memory in proportion to the repository, so it returns no
+// listing and packs are checked on first use instead (hasVerified).
 func (r *Repository) VerifyPacks(ctx context.Context) ([]PackInfo, error) {
+	if r.lazyPacks() {
+		return nil, nil
+	}
 	packs, err := r.ListPacks(ctx)
 	if err != nil {
 		return nil, err

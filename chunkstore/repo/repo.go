@@ -44,7 +44,11 @@ type Repository struct {
 	idxMu       sync.Mutex // guards the maps below
 	idx         *index.Index
 	loadedIndex map[core.ID]struct{}
-	excluded    map[core.ID]struct{} // packs marked for deletion
+	// supersededIndex holds listed index files left out because another
+	// loaded file supersedes them: a prune or repair stopped before it
+	// removed them.
+	supersededIndex map[core.ID]struct{}
+	excluded        map[core.ID]struct{} // packs marked for deletion
 	// damagedIndex holds the index files skipped as damaged, and
 	// headerPacks the packs indexed from their own headers instead, which
 	// no index file in the store lists yet.
@@ -57,6 +61,17 @@ type Repository struct {
 
 	trees  *treeCache
 	warner *warner
+	// borrowed is set on a handle from Reopen: its store belongs to the
+	// repository it was reopened from, and Close leaves it open.
+	borrowed bool
+
+	// cache is the local index cache, nil when the index is held in
+	// memory; cacheManifest describes the segment in use. verified holds
+	// the packs of the segment confirmed in the store, checked on first
+	// use instead of listing the store at start (see VerifyPacks).
+	cache         *indexCache
+	cacheManifest *cacheManifest
+	verified      map[core.ID]struct{}
 }
 
 // Options tune Init and Open.
@@ -76,6 +91,16 @@ type Options struct {
 	// re-read, a pack the index lists but the store lacks. Each distinct
 	// message is reported once. nil drops them.
 	Warn func(error)
+	// IndexCache is a local directory for the on-disk index cache
+	// (FORMAT.md, "Index cache"); "" keeps the whole index in memory. The
+	// cache of each repository is a subdirectory named by its ID.
+	IndexCache string
+	// MaxMemory is the budget, in bytes, the index cache builds within;
+	// 0 means DefaultMaxMemory.
+	MaxMemory int64
+	// IndexMergeAt is how many entries of index files the cache does not
+	// hold trigger a background merge; 0 means 1M.
+	IndexMergeAt int
 }
 
 func (o Options) kdf() crypto.KDFParams {
@@ -160,9 +185,10 @@ func newRepository(store blob.Store, master crypto.MasterKey, cfg Config, opts O
 		clock = systemClock{}
 	}
 	r := &Repository{store: store, master: master, cfg: cfg, comp: comp, clock: clock,
-		idx: index.New(), loadedIndex: map[core.ID]struct{}{}, excluded: map[core.ID]struct{}{},
+		idx: index.New(), loadedIndex: map[core.ID]struct{}{}, supersededIndex: map[core.ID]struct{}{}, excluded: map[core.ID]struct{}{},
 		damagedIndex: map[core.ID]error{}, headerPacks: map[core.ID][]index.Blob{}, missing: map[core.ID]struct{}{},
-		trees: newTreeCache(), warner: newWarner(opts.Warn)}
+		trees: newTreeCache(), warner: newWarner(opts.Warn),
+		cache: newIndexCache(opts.IndexCache, cfg.ID, opts), verified: map[core.ID]struct{}{}}
 	r.key = &r.master.Encrypt
 	return r, nil
 }
@@ -199,5 +225,42 @@ func (r *Repository) Key() *crypto.Key { return r.key }
 // Location describes the store for messages.
 func (r *Repository) Location() string { return r.store.Location() }
 
-// Close releases the store.
-func (r *Repository) Close() error { return r.store.Close() }
+// Close waits for background index merges and releases the index cache
+// and the store.
+func (r *Repository) Close() error {
+	if r.cache != nil {
+		r.cache.stop()
+	}
+	_ = r.WaitIndexCache() // a stopped or failed merge costs only a later one
+	r.idxMu.Lock()
+	idx := r.idx
+	r.idxMu.Unlock()
+	_ = idx.Close()
+	if r.borrowed {
+		return nil
+	}
+	return r.store.Close()
+}
+
+// Reopen returns a new handle on the repository, already unlocked, with an
+// index of its own read through opts' index cache and memory budget (and
+// opts' Warn and Clock; the key and the store are r's). A process
+// that lives long, such as a node agent, opens the repository once (one
+// password hash) and a handle per job, so what a job's index holds is
+// released with it. Closing the handle leaves r and its store open.
+func (r *Repository) Reopen(opts Options) (*Repository, error) {
+	h, err := newRepository(r.store, r.master, r.cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	h.keyID, h.borrowed = r.keyID, true
+	return h, nil
+}
+
+// MaxMemory returns the memory budget the repository was opened with.
+func (r *Repository) MaxMemory() int64 {
+	if r.cache != nil {
+		return r.cache.memory
+	}
+	return DefaultMaxMemory
+}

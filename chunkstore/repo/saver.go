@@ -55,6 +55,8 @@ type SaveStats struct {
 	// Busy time per stage, summed over goroutines, for --stats.
 	CompressNs, EncryptNs atomic.Int64
 	PackNs, UploadNs      atomic.Int64
+	// FirstNewNs is when the first new blob was sealed (Unix ns), 0 before.
+	FirstNewNs atomic.Int64
 }
 
 // Saver writes blobs into packs and uploads them. Save is safe for
@@ -260,6 +262,7 @@ func (s *Saver) Save(t core.BlobType, id core.ID, plain []byte) (bool, error) {
 	if err := s.sealed(op); err != nil {
 		return false, err
 	}
+	s.Stats.FirstNewNs.CompareAndSwap(0, time.Now().UnixNano())
 	s.Stats.BlobsNew.Add(1)
 	s.Stats.BytesNew.Add(int64(len(plain)))
 	s.Stats.BytesStored.Add(int64(sealedLen))

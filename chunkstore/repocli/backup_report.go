@@ -37,15 +37,18 @@ type stageJSON struct {
 }
 
 type stagesJSON struct {
-	WallSeconds float64   `json:"wall_seconds"`
-	Workers     int       `json:"workers"`
-	Uploads     int       `json:"uploads"`
-	Read        stageJSON `json:"read"`
-	Chunk       stageJSON `json:"chunk"`
-	Hash        stageJSON `json:"hash"`
-	Compress    stageJSON `json:"compress"`
-	Encrypt     stageJSON `json:"encrypt"`
-	Pack        stageJSON `json:"pack"`
+	WallSeconds float64 `json:"wall_seconds"`
+	// FirstNewBlobSeconds is from the start of the backup to the first
+	// new blob stored: what loading the index costs a writer.
+	FirstNewBlobSeconds float64   `json:"first_new_blob_seconds"`
+	Workers             int       `json:"workers"`
+	Uploads             int       `json:"uploads"`
+	Read                stageJSON `json:"read"`
+	Chunk               stageJSON `json:"chunk"`
+	Hash                stageJSON `json:"hash"`
+	Compress            stageJSON `json:"compress"`
+	Encrypt             stageJSON `json:"encrypt"`
+	Pack                stageJSON `json:"pack"`
 	// Save is the workers' whole time inside the saver: compress, encrypt
 	// and pack, plus waiting for an upload slot (back-pressure).
 	Save   stageJSON `json:"save"`
@@ -97,6 +100,7 @@ func backupResult(res *archiver.Result, opts archiver.Options) backupJSON {
 		BytesAdded: s.Stats.BytesAdded, BytesStored: s.Stats.BytesStored, BlobsNew: s.Stats.BlobsNew,
 		DurationSeconds: s.Stats.DurationSeconds, Warnings: []string{},
 		Stages: newStagesJSON(res.Stages, opts.Workers, opts.Uploads)}
+	out.Stages.FirstNewBlobSeconds = res.FirstNewBlob.Seconds()
 	if s.Parent != nil {
 		out.Parent = s.Parent.String()
 	}

@@ -41,6 +41,7 @@ func (g *globals) repoOptions() repo.Options {
 	if g.kdfFast {
 		o.KDF = crypto.FastKDFForTests
 	}
+	o.IndexCache, o.MaxMemory = g.cacheDir, g.maxBytes
 	return o
 }
 

@@ -11,6 +11,7 @@ import (
 const (
 	envRepository = "CAIRN_REPOSITORY"
 	envPassword   = "CAIRN_PASSWORD"
+	envCacheDir   = "CAIRN_CACHE_DIR"
 )
 
 // globals are the flags every repo subcommand shares.
@@ -20,6 +21,11 @@ type globals struct {
 	json         bool
 	s3           s3Flags
 	kdfFast      bool
+	// maxMemory is --max-memory as given, maxBytes parsed; cacheDir is
+	// the index cache directory, "" for none.
+	maxMemory string
+	maxBytes  int64
+	cacheDir  string
 }
 
 type s3Flags struct {
@@ -68,6 +74,10 @@ func (g *globals) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.s3.region, "s3-region", "", "S3 region (default $AWS_REGION, else asked from the server)")
 	fs.BoolVar(&g.s3.pathStyle, "s3-path-style", true, "use path-style S3 URLs, as most non-AWS servers need")
 	fs.StringVar(&g.s3.caCert, "s3-ca-cert", "", "PEM file of a CA that signed the S3 server's certificate")
+	fs.StringVar(&g.maxMemory, "max-memory", "", "memory budget, e.g. 512MiB: the index is read from a local cache instead of memory, "+
+		"and check, prune and restore plan in bounded batches (default: the whole index in memory)")
+	fs.StringVar(&g.cacheDir, "cache-dir", "", "directory of the local index cache (default $"+envCacheDir+
+		", else the user cache directory when --max-memory is given)")
 	fs.BoolVar(&g.kdfFast, "kdf-fast", false, "TESTS ONLY: weak password hashing for new keys; never use for a real repository")
 	_ = fs.MarkHidden("kdf-fast")
 }

@@ -3,9 +3,13 @@ package repocli
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob/location"
@@ -63,6 +67,39 @@ func checkRatio(cmd *cobra.Command, name string, r float64) error {
 func (g *globals) checkGlobals(cmd *cobra.Command) error {
 	if err := location.CheckEndpoint(g.s3.endpoint); err != nil {
 		return fmt.Errorf("--s3-endpoint: %w", err)
+	}
+	return g.checkMemory()
+}
+
+// minMaxMemory is the smallest budget accepted: below it the fixed costs
+// (pack buffers, sort and read buffers) do not fit.
+const minMaxMemory = 64 << 20
+
+// checkMemory parses --max-memory and picks the cache directory.
+func (g *globals) checkMemory() error {
+	if g.cacheDir == "" {
+		g.cacheDir = os.Getenv(envCacheDir)
+	}
+	if g.maxMemory != "" {
+		n, err := humanize.ParseBytes(g.maxMemory)
+		if err != nil {
+			return fmt.Errorf("--max-memory %q is not a size; give bytes with a unit, e.g. 512MiB or 2GiB", g.maxMemory)
+		}
+		if n < minMaxMemory || n > math.MaxInt64 {
+			return fmt.Errorf("--max-memory %s is below the 64MiB cairn needs at least", g.maxMemory)
+		}
+		g.maxBytes = int64(n)
+		// The budget is the Go heap's soft limit too: the garbage
+		// collector works harder near it instead of letting the heap
+		// double past what the bounded structures hold.
+		debug.SetMemoryLimit(g.maxBytes)
+	}
+	if g.cacheDir == "" && g.maxBytes > 0 {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return fmt.Errorf("--max-memory needs an index cache directory and there is no user cache directory (%w); pass --cache-dir", err)
+		}
+		g.cacheDir = filepath.Join(dir, "cairn")
 	}
 	return nil
 }

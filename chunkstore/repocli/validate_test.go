@@ -30,6 +30,8 @@ func TestFlagValidation(t *testing.T) {
 		{"snapshots tag filter", []string{"snapshots", "--tag", "x"}, `--tag "x": want key=value`},
 		{"endpoint not a URL", []string{"snapshots", "--s3-endpoint", "notaurl"}, `--s3-endpoint: s3 endpoint "notaurl": no scheme`},
 		{"endpoint scheme", []string{"snapshots", "--s3-endpoint", "ftp://host:21"}, `scheme "ftp"`},
+		{"max memory not a size", []string{"snapshots", "--max-memory", "lots"}, `--max-memory "lots" is not a size`},
+		{"max memory too small", []string{"check", "--max-memory", "1MiB"}, "--max-memory 1MiB is below the 64MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := h.fails(1, tc.want, tc.args...)

@@ -13,6 +13,11 @@
 //     directories deepest first, so writing a child never bumps a parent's
 //     restored mtime.
 //
+// The plan is bounded: once the chunks planned but not fetched would take
+// more than Options.PlanMemory, they are fetched and planning goes on, so
+// a snapshot of any size plans in bounded memory (a block device target
+// is planned whole, as its holes are zeroed from the complete plan).
+//
 // A restore holds a session in the repository, so a concurrent prune does
 // not delete packs it is reading.
 //

@@ -29,7 +29,10 @@ type fileOut struct {
 	// device: the target is a block device holding a block image. It is
 	// written in place, and the image's holes are zeroed, since a device
 	// keeps whatever it held there.
-	device  bool
+	device bool
+	// created: the file was created while it was still being planned,
+	// because the plan was cut into batches there.
+	created bool
 	damaged atomic.Bool
 	// chunks are the file's chunks in order, kept for Verify only.
 	chunks []chunkRef
@@ -89,9 +92,53 @@ func (rs *restore) plan(ctx context.Context, snap *snapshot.Snapshot) error {
 			}
 		}
 	}
+	rs.groupByPack(items)
+	return nil
+}
+
+func (rs *restore) groupByPack(items map[core.ID]*item) {
 	for _, it := range items {
 		rs.packs[it.loc.Pack] = append(rs.packs[it.loc.Pack], it)
 	}
+	rs.result.PlannedBlobs += int64(len(items))
+	rs.result.PlannedPacks += int64(len(rs.packs))
+}
+
+// fetchBatch fetches the packs planned so far, unless only planning.
+func (rs *restore) fetchBatch(ctx context.Context) error {
+	if rs.opts.PlanOnly {
+		return nil
+	}
+	return rs.fetchAll(ctx)
+}
+
+// fetchIfFull counts one more planned target (and item, if newItem) and,
+// once the plan passes its memory bound, fetches what is planned so far
+// and starts a new batch. The file being planned is created first, as
+// its data is about to be written. A block device target is planned
+// whole: its holes are zeroed from the complete plan.
+func (rs *restore) fetchIfFull(ctx context.Context, fo *fileOut, items map[core.ID]*item, newItem bool) error {
+	rs.planned += planTargetBytes
+	if newItem {
+		rs.planned += planItemBytes
+	}
+	if rs.planned < rs.opts.PlanMemory || fo.device {
+		return nil
+	}
+	if !fo.created {
+		if err := createSized(fo.path, fo.node.Size); err != nil {
+			return err
+		}
+		fo.created = true
+	}
+	rs.groupByPack(items)
+	if err := rs.fetchBatch(ctx); err != nil {
+		return err
+	}
+	clear(items)
+	rs.packs = map[core.ID][]*item{}
+	rs.planned = 0
+	rs.batches++
 	return nil
 }
 
@@ -179,7 +226,7 @@ func (rs *restore) planFile(ctx context.Context, path string, n *snapshot.Node, 
 	if err := rs.planContent(ctx, fo, items); err != nil {
 		return err
 	}
-	if !fo.byWrite {
+	if !fo.byWrite && !fo.created {
 		if err := createSized(path, n.Size); err != nil {
 			return err
 		}
@@ -229,11 +276,14 @@ func (rs *restore) planContent(ctx context.Context, fo *fileOut, items map[core.
 				fo.chunks = append(fo.chunks, chunkRef{off: off, n: it.loc.RawLength, id: id})
 			}
 			off += int64(it.loc.RawLength)
+			if err := rs.fetchIfFull(ctx, fo, items, len(it.targets) == 1); err != nil {
+				return err
+			}
 		}
 	}
 	// A file with hard links must exist now: its other names link to it
 	// while the plan is still being made.
-	fo.byWrite = !fo.device && !fo.damaged.Load() && n.Links < 2 && len(exts) == 1 && exts[0].Offset == 0 &&
+	fo.byWrite = !fo.created && !fo.device && !fo.damaged.Load() && n.Links < 2 && len(exts) == 1 && exts[0].Offset == 0 &&
 		len(exts[0].Chunks) == 1 && int64(items[exts[0].Chunks[0]].loc.RawLength) == n.Size
 	return nil
 }

@@ -31,7 +31,25 @@ type Options struct {
 	// Verify re-reads every restored file once it is written and checks
 	// its size, its holes and each chunk against the chunk's ID.
 	Verify bool
+	// PlanMemory bounds the plan: once the chunks planned and not yet
+	// fetched would take more, they are fetched before planning goes on,
+	// so a snapshot of any size restores in bounded memory. 0 means half
+	// the repository's memory budget (repo.Repository.MaxMemory).
+	PlanMemory int64
+	// PlanOnly plans the restore and fetches nothing: directories and
+	// files are created, files as holes of their final size, and no
+	// metadata is applied. It measures what a plan costs (bench/SCALE.md)
+	// and reports in Result what would be fetched.
+	PlanOnly bool
 }
+
+// Estimated plan memory per distinct chunk (item, 112 bytes allocated;
+// its map entry, about 70; its place in the pack list; its targets slice)
+// and per place a chunk is written.
+const (
+	planItemBytes   = 320
+	planTargetBytes = 16
+)
 
 // DefaultWorkers fetches this many packs at once from a local store, where
 // restore is bound by decryption, hashing and writes: one worker per CPU
@@ -59,6 +77,12 @@ type Result struct {
 	Damaged            []Damage
 	// Verified counts the files that Verify read back and found exact.
 	Verified int64
+	// PlanBatches counts the batches the plan was cut into to stay within
+	// Options.PlanMemory (1 when it fitted whole); PlannedBlobs and
+	// PlannedPacks count the blobs and pack reads the batches needed.
+	PlanBatches  int
+	PlannedBlobs int64
+	PlannedPacks int64
 }
 
 // Restore writes snap (or opts.Include within it) under opts.Target.
@@ -71,6 +95,9 @@ func Restore(ctx context.Context, r *repo.Repository, snap *snapshot.Snapshot, o
 	}
 	if opts.Progress == nil {
 		opts.Progress = &Progress{}
+	}
+	if opts.PlanMemory <= 0 {
+		opts.PlanMemory = r.MaxMemory() / 2
 	}
 	sess, err := r.StartSession(ctx, "restore")
 	if err != nil {
@@ -86,11 +113,19 @@ func Restore(ctx context.Context, r *repo.Repository, snap *snapshot.Snapshot, o
 		return nil, err
 	}
 	rs := &restore{r: r, opts: opts, packs: map[core.ID][]*item{}}
-	if err := rs.plan(ctx, snap); err != nil {
+	// Every chunk planned is expected in the index: skip the filter.
+	r.Index().ExpectPresent(true)
+	err = rs.plan(ctx, snap)
+	r.Index().ExpectPresent(false)
+	if err != nil {
 		return nil, err
 	}
-	if err := rs.fetchAll(ctx); err != nil {
+	if err := rs.fetchBatch(ctx); err != nil {
 		return nil, err
+	}
+	rs.result.PlanBatches = rs.batches + 1
+	if opts.PlanOnly {
+		return &rs.result, nil
 	}
 	rs.finish()
 	if opts.Verify {
@@ -111,6 +146,10 @@ type restore struct {
 	packs map[core.ID][]*item // pack → blobs needed from it
 	metas []pending           // metadata to apply, in creation order
 	links map[linkKey]string  // hard-link groups: first path restored
+	// planned is the estimated memory of the chunks planned and not yet
+	// fetched; batches counts the fetches the plan was cut into.
+	planned int64
+	batches int
 
 	damage   damages
 	warnMu   sync.Mutex // guards result.Warnings once fetch workers run

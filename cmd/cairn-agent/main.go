@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/resource"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/cairnbackup/cairn/nodeagent"
@@ -45,6 +46,9 @@ func run() error {
 	flag.IntVar(&cfg.Workers, "workers", 0, "chunking workers per backup (0: one per CPU)")
 	flag.IntVar(&cfg.Uploads, "uploads", 0, "packs in flight per backup (0: the repository's default)")
 	flag.Int64Var(&cfg.ReadLimit, "read-limit", 0, "bytes per second each backup may read from its volume (0: no limit)")
+	flag.Var(memoryFlag{&cfg.MaxMemory}, "max-memory", "memory budget the running work items share for their repository indexes and restore plans, "+
+		"e.g. 512Mi: each reads its index through an on-disk cache (default: each repository's whole index in memory)")
+	flag.StringVar(&cfg.IndexCacheDir, "index-cache-dir", "", "directory of the on-disk index cache (default STATE_DIR/index-cache)")
 	flag.StringVar(&s.MetricsAddr, "metrics-bind-address", ":8085", "address of the Prometheus metrics endpoint")
 	flag.StringVar(&s.ProbeAddr, "health-probe-bind-address", ":8086", "address of /healthz and /readyz")
 	flag.TextVar(level, "log-level", level, "log level: debug, info, warn or error")
@@ -57,7 +61,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log.Info("agent starting", "node", cfg.NodeName, "instance", agent.InstanceID(), "stateDir", cfg.StateDir)
+	log.Info("agent starting", "node", cfg.NodeName, "instance", agent.InstanceID(), "stateDir", cfg.StateDir, "maxMemory", cfg.MaxMemory)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
 
@@ -66,6 +70,28 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// memoryFlag parses --max-memory as a Kubernetes quantity.
+type memoryFlag struct{ bytes *int64 }
+
+func (m memoryFlag) String() string {
+	if m.bytes == nil || *m.bytes == 0 {
+		return ""
+	}
+	return resource.NewQuantity(*m.bytes, resource.BinarySI).String()
+}
+
+func (m memoryFlag) Set(v string) error {
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a quantity; give bytes with a unit, such as 512Mi or 2Gi", v)
+	}
+	if q.Value() < 64<<20 {
+		return fmt.Errorf("%s is below the 64Mi an index cache needs at least", v)
+	}
+	*m.bytes = q.Value()
+	return nil
 }
 
 // driverFlag parses repeated --driver values.

@@ -1,6 +1,8 @@
 package location
 
 import (
+	"os"
+	"path/filepath"
 	"time"
 
 	"k8s.io/client-go/tools/events"
@@ -50,7 +52,15 @@ type Config struct {
 	MaxWait time.Duration
 	// Prune tunes maintenance; zero fields take the pruner's defaults.
 	Prune pruner.Options
+	// IndexCacheDir holds the on-disk index caches of locations that set
+	// spec.maintenanceMaxMemory; default DefaultIndexCacheDir.
+	IndexCacheDir string
 }
+
+// DefaultIndexCacheDir is where maintenance keeps index caches when the
+// Config names no directory: the cache is only a cache, so a temporary
+// directory that does not survive a restart costs one rebuild.
+var DefaultIndexCacheDir = filepath.Join(os.TempDir(), "cairn-index-cache")
 
 func (c Config) withDefaults(mgr ctrl.Manager, recorderName string) Config {
 	if c.Client == nil {
@@ -74,6 +84,9 @@ func (c Config) withStaticDefaults() Config {
 	}
 	if c.MaxWait <= 0 {
 		c.MaxWait = DefaultMaxWait
+	}
+	if c.IndexCacheDir == "" {
+		c.IndexCacheDir = DefaultIndexCacheDir
 	}
 	return c
 }

@@ -12,7 +12,11 @@
 //   - Maintainer prunes each ReadWrite, Available location's repository on
 //     spec.maintenanceSchedule (default "0 3 * * *", UTC), records
 //     status.lastMaintenanceTime and the Maintained condition, and emits an
-//     event with the result. Read-only locations are never pruned.
+//     event with the result. Read-only locations are never pruned. A
+//     location that sets spec.maintenanceMaxMemory is pruned through a
+//     repository opened for the run alone, its index read from an on-disk
+//     cache in Config.IndexCacheDir within that budget; a budget below
+//     64Mi is reported in the Maintained condition and nothing runs.
 //   - Expirer deletes each finished Backup once status.expiration has
 //     passed. The backup controller's finalizer forgets the Backup's
 //     repository data; this package only deletes the object.

@@ -13,7 +13,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/cairnbackup/cairn/chunkstore/pruner"
+	"github.com/cairnbackup/cairn/chunkstore/repo"
 	"github.com/cairnbackup/cairn/controlplane/api/v1alpha1"
+	"github.com/cairnbackup/cairn/controlplane/locations"
 	"github.com/cairnbackup/cairn/controlplane/schedule/cronspec"
 )
 
@@ -74,6 +76,9 @@ func (m *Maintainer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, m.invalidSchedule(ctx, &loc, expr, err)
 	}
+	if err := checkMaxMemory(&loc); err != nil {
+		return ctrl.Result{}, m.invalidSetting(ctx, &loc, "InvalidMaxMemory", err.Error())
+	}
 	now := m.cfg.Clock.Now()
 	if _, due := spec.Due(m.lastRun(&loc), now); !due {
 		return ctrl.Result{RequeueAfter: m.wait(spec, now)}, nil
@@ -110,10 +115,11 @@ func (m *Maintainer) wait(spec cronspec.Spec, now time.Time) time.Duration {
 // prune runs one prune and records it. busy reports that the repository is
 // being pruned through another location.
 func (m *Maintainer) prune(ctx context.Context, loc *v1alpha1.BackupLocation) (busy bool, err error) {
-	r, err := m.cfg.Opener.Open(ctx, loc)
+	r, done, err := m.open(ctx, loc)
 	if err != nil {
 		return false, nil // the Validator reports why; try at the next slot
 	}
+	defer done()
 	id := r.Config().ID.String()
 	if !m.claim(id) {
 		return true, nil
@@ -130,6 +136,35 @@ func (m *Maintainer) prune(ctx context.Context, loc *v1alpha1.BackupLocation) (b
 	m.mu.Unlock()
 	m.recordPrune(loc, res, perr, time.Since(start))
 	return false, patchStatus(ctx, m.cfg.Client, orig, loc)
+}
+
+// minMaxMemory is the smallest maintenance budget accepted, as for
+// 'cairn repo --max-memory'.
+const minMaxMemory = 64 << 20
+
+// open returns the repository to prune and what to call when done. With
+// spec.maintenanceMaxMemory it is a private one reading its index through
+// the on-disk cache within that budget; otherwise the shared one.
+func (m *Maintainer) open(ctx context.Context, loc *v1alpha1.BackupLocation) (*repo.Repository, func(), error) {
+	q := loc.Spec.MaintenanceMaxMemory
+	if q == nil {
+		r, err := m.cfg.Opener.Open(ctx, loc)
+		return r, func() {}, err
+	}
+	r, err := m.cfg.Opener.OpenBounded(ctx, loc, locations.Bounded{IndexCache: m.cfg.IndexCacheDir, MaxMemory: q.Value()})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() { _ = r.Close() }, nil
+}
+
+// checkMaxMemory reports an unusable spec.maintenanceMaxMemory.
+func checkMaxMemory(loc *v1alpha1.BackupLocation) error {
+	if q := loc.Spec.MaintenanceMaxMemory; q != nil && q.Value() < minMaxMemory {
+		return fmt.Errorf("BackupLocation %s/%s: spec.maintenanceMaxMemory %s is below the 64Mi maintenance needs; "+
+			"raise it, or remove it to load the index into memory", loc.Namespace, loc.Name, q.String())
+	}
+	return nil
 }
 
 func (m *Maintainer) claim(repoID string) bool {
@@ -168,15 +203,20 @@ func (m *Maintainer) recordPrune(loc *v1alpha1.BackupLocation, res *pruner.Resul
 }
 
 func (m *Maintainer) invalidSchedule(ctx context.Context, loc *v1alpha1.BackupLocation, expr string, err error) error {
-	orig := loc.DeepCopy()
 	msg := fmt.Sprintf("BackupLocation %s/%s: maintenance schedule %q is invalid: %v; use five cron fields "+
 		"(e.g. \"0 3 * * *\") or a descriptor such as @daily in spec.maintenanceSchedule", loc.Namespace, loc.Name, expr, err)
+	return m.invalidSetting(ctx, loc, "InvalidSchedule", msg)
+}
+
+// invalidSetting reports a maintenance setting that stops maintenance, once.
+func (m *Maintainer) invalidSetting(ctx context.Context, loc *v1alpha1.BackupLocation, reason, msg string) error {
+	orig := loc.DeepCopy()
 	changed := meta.SetStatusCondition(&loc.Status.Conditions, metav1.Condition{Type: ConditionMaintained,
-		Status: metav1.ConditionFalse, Reason: "InvalidSchedule", Message: msg, ObservedGeneration: loc.Generation,
+		Status: metav1.ConditionFalse, Reason: reason, Message: msg, ObservedGeneration: loc.Generation,
 		LastTransitionTime: metav1.NewTime(m.cfg.Clock.Now())})
 	if !changed {
 		return nil
 	}
-	m.cfg.Recorder.Eventf(loc, nil, corev1.EventTypeWarning, "InvalidSchedule", "Prune", "%s", msg)
+	m.cfg.Recorder.Eventf(loc, nil, corev1.EventTypeWarning, reason, "Prune", "%s", msg)
 	return patchStatus(ctx, m.cfg.Client, orig, loc)
 }

@@ -31,6 +31,9 @@ type Opener struct {
 	// a session matters when prune waits for writers); default
 	// "cairn-controller".
 	Host string
+	// Budget, when its MaxMemory is set, makes OpenJob read each job's
+	// index through the on-disk cache within that budget.
+	Budget Bounded
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -56,7 +59,7 @@ func (o *Opener) Open(ctx context.Context, loc *v1alpha1.BackupLocation) (*repo.
 		return c.repo, nil
 	}
 	o.mu.Unlock()
-	r, err := o.open(ctx, loc, secrets)
+	r, err := o.open(ctx, loc, secrets, repo.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +70,43 @@ func (o *Opener) Open(ctx context.Context, loc *v1alpha1.BackupLocation) (*repo.
 	}
 	o.cache[key] = cached{version: version, repo: r}
 	return r, nil
+}
+
+// Bounded says how OpenBounded reads a repository's index.
+type Bounded struct {
+	IndexCache string // local directory of the on-disk index cache
+	MaxMemory  int64  // bytes
+}
+
+// OpenBounded opens loc's repository for one job that must stay within
+// b.MaxMemory: its index is read through an on-disk cache in
+// b.IndexCache. The repository is not shared with other callers; the
+// caller closes it.
+func (o *Opener) OpenBounded(ctx context.Context, loc *v1alpha1.BackupLocation, b Bounded) (*repo.Repository, error) {
+	secrets, _, err := o.readSecrets(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	return o.open(ctx, loc, secrets, repo.Options{IndexCache: b.IndexCache, MaxMemory: b.MaxMemory})
+}
+
+// OpenJob returns a handle on loc's repository for one job, and the
+// function that releases it once the job is over. Without a Budget it is
+// the cached repository, and release does nothing. With one, the
+// repository is opened once (one password hash) and each job gets a
+// handle of its own (repo.Reopen) whose index is read through the cache
+// within the budget and released with the job, so a long-running process
+// does not accumulate the index of a repository that keeps growing.
+func (o *Opener) OpenJob(ctx context.Context, loc *v1alpha1.BackupLocation) (*repo.Repository, func(), error) {
+	r, err := o.Open(ctx, loc)
+	if err != nil || o.Budget.MaxMemory <= 0 {
+		return r, func() {}, err
+	}
+	h, err := r.Reopen(repo.Options{IndexCache: o.Budget.IndexCache, MaxMemory: o.Budget.MaxMemory})
+	if err != nil {
+		return nil, nil, fmt.Errorf("location %s: %w", loc.Name, err)
+	}
+	return h, func() { _ = h.Close() }, nil
 }
 
 // Forget drops a cached repository, after a location is deleted.
@@ -123,7 +163,7 @@ func (o *Opener) secret(ctx context.Context, ns, name string) (*corev1.Secret, e
 	return &sec, nil
 }
 
-func (o *Opener) open(ctx context.Context, loc *v1alpha1.BackupLocation, s secrets) (*repo.Repository, error) {
+func (o *Opener) open(ctx context.Context, loc *v1alpha1.BackupLocation, s secrets, ropts repo.Options) (*repo.Repository, error) {
 	writable := loc.Spec.AccessMode != v1alpha1.AccessReadOnly
 	opts := location.Options{Create: writable, AccessKeyID: s.accessKey, SecretAccessKey: s.secretKey, SessionToken: s.sessionTk}
 	if s3 := loc.Spec.S3; s3 != nil {
@@ -137,7 +177,7 @@ func (o *Opener) open(ctx context.Context, loc *v1alpha1.BackupLocation, s secre
 	if host == "" {
 		host = "cairn-controller"
 	}
-	ropts := repo.Options{KDF: o.KDF, Host: host, User: "cairn"}
+	ropts.KDF, ropts.Host, ropts.User = o.KDF, host, "cairn"
 	r, err := repo.Open(ctx, store, s.password, ropts)
 	if errors.Is(err, repo.ErrNoRepository) && writable {
 		if lvl, perr := compress.ParseLevel(loc.Spec.Compression); perr == nil && loc.Spec.Compression != "" {

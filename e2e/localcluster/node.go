@@ -121,7 +121,9 @@ func (n *Node) StartAgent(extra ...string) error {
 	args := append([]string{"--node-name", n.Name, "--namespace", n.c.Namespace, "--state-dir", n.StateDir,
 		"--kubelet-dir", n.KubeletDir, "--driver", DriverName + "=" + n.Endpoint,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
-		"--progress-interval", "500ms", "--takeover-after", "3s", "--log-level", "debug"}, n.c.cfg.AgentArgs...)
+		"--progress-interval", "500ms", "--takeover-after", "3s", "--log-level", "debug",
+		// As deploy/agent.yaml runs it: indexes through the on-disk cache.
+		"--max-memory", "256Mi"}, n.c.cfg.AgentArgs...)
 	args = append(args, extra...)
 	logf, err := os.OpenFile(n.AgentLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

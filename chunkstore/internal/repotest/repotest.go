@@ -16,9 +16,24 @@ import (
 // Password is the password of every test repository.
 var Password = []byte("correct horse battery staple")
 
-// Options are the repository options tests use: a cheap KDF.
+// Options are the repository options tests use: a cheap KDF, and the
+// index cache when SetIndexCache chose one.
 func Options() repo.Options {
-	return repo.Options{KDF: crypto.FastKDFForTests, Host: "test-host", User: "tester"}
+	return repo.Options{KDF: crypto.FastKDFForTests, Host: "test-host", User: "tester",
+		IndexCache: indexCache, MaxMemory: indexCacheMemory}
+}
+
+var (
+	indexCache       string
+	indexCacheMemory int64
+)
+
+// SetIndexCache makes every repository Options opens read its index
+// through an on-disk cache in dir, with a small memory budget, so that a
+// package's tests can run again on the bounded code paths ("" turns it
+// off).
+func SetIndexCache(dir string) {
+	indexCache, indexCacheMemory = dir, 64<<20
 }
 
 // Backend makes a fresh, empty store.

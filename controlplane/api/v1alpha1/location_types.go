@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -54,6 +55,13 @@ type BackupLocationSpec struct {
 	// means daily at 03:00. Read-only locations are never pruned.
 	// +optional
 	MaintenanceSchedule string `json:"maintenanceSchedule,omitempty"`
+	// MaintenanceMaxMemory is the memory budget of maintenance (prune) on
+	// this location, such as 512Mi. With it, prune reads the index from
+	// an on-disk cache and sorts the referenced blobs on disk, so it runs
+	// within the budget whatever the repository holds; without it the
+	// whole index is loaded into memory. At least 64Mi.
+	// +optional
+	MaintenanceMaxMemory *resource.Quantity `json:"maintenanceMaxMemory,omitempty"`
 	// Compression for new repositories: off, fastest, default or better.
 	// +optional
 	// +kubebuilder:validation:Enum=off;fastest;default;better
