@@ -171,6 +171,7 @@ func (a *Agent) claim(ctx context.Context, obj client.Object, key itemKey) (reco
 	}
 	w := a.newWork(obj)
 	if takeover != "" {
+		w.resume = true
 		w.warn(fmt.Sprintf("taken over from agent %s, whose heartbeat stopped", takeover))
 	}
 	a.byName(key, obj)

@@ -112,7 +112,7 @@ func collectRanges(stream func(csi.Ranges) (int64, error)) ([]fsmeta.Extent, err
 
 func (a *Agent) archiveOptions(j *backupJob) archiver.Options {
 	opts := archiver.Options{Workers: a.cfg.Workers, Uploads: a.cfg.Uploads, Tags: j.tags,
-		Hostname: a.cfg.NodeName, Program: "cairn-agent", Progress: &archiver.Progress{}}
+		Hostname: a.cfg.NodeName, Program: "cairn-agent", Progress: &archiver.Progress{}, Resume: j.w.resume}
 	if a.cfg.ReadLimit > 0 {
 		opts.ReadLimit = rate.NewLimiter(rate.Limit(a.cfg.ReadLimit), int(min(max(a.cfg.ReadLimit, 64<<10), 4<<20)))
 	}

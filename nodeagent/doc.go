@@ -43,7 +43,10 @@
 // Config.MaxMemory set, the handle reads the index through the on-disk
 // cache in Config.IndexCacheDir within its share of the budget, and
 // everything it loaded is released when the item ends, so the agent's
-// memory does not grow with the repository or with its own uptime.
+// memory does not grow with the repository or with its own uptime. An
+// item taken over from a stopped agent lists the store once to reuse the
+// packs the stopped run stored (archiver.Options.Resume), which a handle
+// on the cache otherwise never does.
 //
 // # Leaving nothing behind
 //

@@ -31,6 +31,10 @@ type work struct {
 	obj  client.Object // the item as last written
 	rec  *record
 	log  *slog.Logger
+	// resume is set when the item was taken over from a stopped agent:
+	// its backup looks for the packs the stopped run stored (see
+	// archiver.Options.Resume).
+	resume bool
 
 	mu       sync.Mutex
 	warnings []string

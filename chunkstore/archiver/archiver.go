@@ -53,6 +53,11 @@ type Options struct {
 	// second, its burst at least one read of the window), so a backup
 	// leaves the node's applications their share of the disk.
 	ReadLimit *rate.Limiter
+	// Resume says the backup takes over one that was stopped (its writer
+	// killed): packs no index lists are looked for and reused even with
+	// the index cache, which otherwise lists the store only when a dead
+	// writer's session is there to say so.
+	Resume bool
 }
 
 // Progress counters, safe to read concurrently.
@@ -137,7 +142,7 @@ func newArchiver(ctx context.Context, r *repo.Repository, opts Options) (*archiv
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.AdoptUnindexed(ctx); err != nil {
+	if _, err := r.AdoptUnindexed(ctx, opts.Resume); err != nil {
 		_ = saver.Close(ctx)
 		return nil, err
 	}

@@ -177,3 +177,14 @@ func mergeBlobs(have, more []Blob) []Blob {
 	})
 	return slices.Compact(out)
 }
+
+// HasPack reports whether the index lists pack p, in memory or in the base
+// segment, excluded or not.
+func (ix *Index) HasPack(p core.ID) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if _, ok := ix.packs.find(&p); ok {
+		return true
+	}
+	return ix.base != nil && ix.base.hasPack(&p)
+}

@@ -3,7 +3,9 @@ package repo
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/index"
 	"github.com/cairnbackup/cairn/chunkstore/pack"
@@ -31,35 +33,50 @@ func (r *Repository) KnownPacks() map[core.ID]struct{} {
 // Unreadable packs are skipped: check reports them and prune removes them.
 // It verifies the index against the store first (VerifyPacks), which
 // every writer needs once per session anyway.
-func (r *Repository) AdoptUnindexed(ctx context.Context) (int, error) {
+//
+// With the index cache a writer does not list the store at every start:
+// it looks for unindexed packs only when resume is set (the caller knows
+// it takes over a stopped backup) or when a session of a writer that is
+// gone is in the repository (see adoptAfterCrash).
+func (r *Repository) AdoptUnindexed(ctx context.Context, resume bool) (int, error) {
 	packs, err := r.VerifyPacks(ctx)
 	if err != nil {
 		return 0, err
 	}
-	known := map[core.ID]struct{}{}
-	if !r.lazyPacks() {
-		// With the index cache, unindexed packs are left to prune, which
-		// removes them: adopting them would walk the whole index first.
-		known = r.KnownPacks()
-	}
 	f := index.File{Packs: r.headerPackEntries()}
-	for _, p := range packs {
-		if _, ok := known[p.ID]; ok || r.Excluded(p.ID) {
-			continue
-		}
-		blobs, err := r.ReadPackHeader(ctx, p.ID, p.Size)
-		if err != nil {
-			continue
-		}
-		if err := r.idx.AddPack(p.ID, blobs); err != nil {
-			continue
-		}
-		f.Packs = append(f.Packs, index.PackEntry{ID: p.ID, Blobs: blobs})
+	if r.lazyPacks() {
+		return r.adoptAfterCrash(ctx, resume, &f)
 	}
+	known := r.KnownPacks()
+	for _, p := range packs {
+		if _, ok := known[p.ID]; !ok {
+			r.adoptPack(ctx, p.ID, p.Size, &f)
+		}
+	}
+	return r.saveAdopted(ctx, &f)
+}
+
+// adoptPack indexes pack id from its header and adds it to f, unless it is
+// marked for deletion or unreadable.
+func (r *Repository) adoptPack(ctx context.Context, id core.ID, size int64, f *index.File) {
+	if r.Excluded(id) {
+		return
+	}
+	blobs, err := r.ReadPackHeader(ctx, id, size)
+	if err != nil {
+		return
+	}
+	if err := r.idx.AddPack(id, blobs); err != nil {
+		return
+	}
+	f.Packs = append(f.Packs, index.PackEntry{ID: id, Blobs: blobs})
+}
+
+func (r *Repository) saveAdopted(ctx context.Context, f *index.File) (int, error) {
 	if len(f.Packs) == 0 {
 		return 0, nil
 	}
-	if _, err := r.SaveIndexFile(ctx, &f); err != nil {
+	if _, err := r.SaveIndexFile(ctx, f); err != nil {
 		return 0, fmt.Errorf("index adopted packs: %w", err)
 	}
 	r.idxMu.Lock()
@@ -68,6 +85,58 @@ func (r *Repository) AdoptUnindexed(ctx context.Context) (int, error) {
 	}
 	r.idxMu.Unlock()
 	return len(f.Packs), nil
+}
+
+// adoptAfterCrash is AdoptUnindexed with the index cache. A writer that
+// died leaves its session file behind, and its unindexed packs are what a
+// rerun can reuse; without such a sign (and without resume) the store is
+// not listed, so a start costs nothing in proportion to the repository.
+// The listing is streamed and each pack looked up in the index, so memory
+// stays bounded. Once the packs are indexed, the dead sessions' files are
+// removed (prune already treats them as gone), so later writers skip the
+// listing.
+func (r *Repository) adoptAfterCrash(ctx context.Context, resume bool, f *index.File) (int, error) {
+	dead, err := r.deadSessions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !resume && len(dead) == 0 {
+		return r.saveAdopted(ctx, f)
+	}
+	err = r.store.List(ctx, dataDir+"/", func(info blob.Info) error {
+		id, err := core.ParseID(info.Name[strings.LastIndexByte(info.Name, '/')+1:])
+		if err != nil || PackName(id) != info.Name || r.idx.HasPack(id) {
+			return nil
+		}
+		r.adoptPack(ctx, id, info.Size, f)
+		return ctx.Err()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list packs: %w", err)
+	}
+	n, err := r.saveAdopted(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range dead {
+		_ = r.RemoveSession(ctx, id) // prune removes any left
+	}
+	return n, nil
+}
+
+// deadSessions returns the sessions whose writers are gone or stale.
+func (r *Repository) deadSessions(ctx context.Context) ([]core.ID, error) {
+	sessions, err := r.Sessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var dead []core.ID
+	for _, s := range sessions {
+		if s.Stale && s.Err == nil {
+			dead = append(dead, s.ID)
+		}
+	}
+	return dead, nil
 }
 
 // headerPackEntries returns the packs indexed from their headers that are

@@ -26,7 +26,9 @@
 //   - No backup references data that is not there: a writer verifies the
 //     index's packs against the store before its first blob (VerifyPacks,
 //     in AdoptUnindexed) and the packs of index files it loads later, and
-//     hides lost packs from dedup, so their data is stored again.
+//     hides lost packs from dedup, so their data is stored again. With the
+//     index cache it confirms each pack on first use instead, and adopts
+//     a crashed writer's packs only on a sign of the crash.
 //   - Damage costs only what it holds: a damaged key file is skipped, a
 //     damaged index file is skipped and its packs indexed from their
 //     headers; each is reported once through Options.Warn.

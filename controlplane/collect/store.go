@@ -102,7 +102,7 @@ func writeSnapshot(ctx context.Context, r *repo.Repository, root *dir, opts Stor
 			err = cerr
 		}
 	}()
-	if _, err := r.AdoptUnindexed(ctx); err != nil {
+	if _, err := r.AdoptUnindexed(ctx, false); err != nil {
 		return id, err
 	}
 	w := &treeWriter{saver: saver, hasher: r.NewHasher(), splitter: r.NewSplitter(), segment: r.Config().SegmentSize}
