@@ -110,6 +110,13 @@ func TestMaintenanceSkips(t *testing.T) {
 func TestMaintenanceRemovesForgottenData(t *testing.T) {
 	loc := availableLocation(t, "@hourly")
 	h := newHarness(t, "2026-11-26T10:00:30Z", loc, pwSecret(password))
+	t.Log(pruneForgotten(t, h, loc))
+}
+
+// pruneForgotten backs up a file to loc, forgets the snapshot, runs
+// maintenance and checks that it pruned packs; it returns the event.
+func pruneForgotten(t *testing.T, h *harness, loc *v1alpha1.BackupLocation) string {
+	t.Helper()
 	h.cfg.Prune = pruner.Options{Grace: time.Nanosecond}
 	ctx := context.Background()
 	r, err := h.cfg.Opener.Open(ctx, loc)
@@ -132,5 +139,5 @@ func TestMaintenanceRemovesForgottenData(t *testing.T) {
 	if len(ev) != 1 || !strings.Contains(ev[0], "PruneSucceeded") || strings.Contains(ev[0], " 0 packs deleted") {
 		t.Fatalf("events %q, want a prune that deleted packs", ev)
 	}
-	t.Log(ev[0])
+	return ev[0]
 }

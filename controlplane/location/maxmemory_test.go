@@ -1,20 +1,13 @@
 package location_test
 
 import (
-	"bytes"
-	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/cairnbackup/cairn/chunkstore/archiver"
-	"github.com/cairnbackup/cairn/chunkstore/pruner"
-	"github.com/cairnbackup/cairn/chunkstore/repo"
 	"github.com/cairnbackup/cairn/controlplane/location"
 )
 
@@ -25,29 +18,8 @@ func TestMaintenanceWithinMaxMemory(t *testing.T) {
 	q := resource.MustParse("128Mi")
 	loc.Spec.MaintenanceMaxMemory = &q
 	h := newHarness(t, "2026-11-26T10:00:30Z", loc, pwSecret(password))
-	h.cfg.Prune = pruner.Options{Grace: time.Nanosecond}
 	h.cfg.IndexCacheDir = t.TempDir()
-	ctx := context.Background()
-	r, err := h.cfg.Opener.Open(ctx, loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := t.TempDir()
-	if err := os.WriteFile(filepath.Join(src, "data"), bytes.Repeat([]byte("bounded "), 200_000), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := archiver.Backup(ctx, r, []string{src}, archiver.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.DeleteFile(ctx, repo.KindSnapshot, snap.ID); err != nil {
-		t.Fatal(err)
-	}
-	reconcileOK(t, location.NewMaintainer(h.cfg), "default")
-	ev := h.events()
-	if len(ev) != 1 || !strings.Contains(ev[0], "PruneSucceeded") || strings.Contains(ev[0], " 0 packs deleted") {
-		t.Fatalf("events %q, want a prune that deleted packs", ev)
-	}
+	pruneForgotten(t, h, loc)
 	if m, _ := filepath.Glob(filepath.Join(h.cfg.IndexCacheDir, "*", "manifest.json")); len(m) != 1 {
 		t.Fatalf("maintenance built no index cache: %v", m)
 	}
