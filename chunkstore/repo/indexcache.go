@@ -220,7 +220,7 @@ func (r *Repository) openIndexCache(ctx context.Context, listed []core.ID) ([]lo
 		if why == "" {
 			err := r.useSegment(m)
 			if err == nil {
-				return rest, nil
+				return rest, r.holdAll(ctx, rest)
 			}
 			why = err.Error()
 		}
@@ -240,11 +240,68 @@ func (r *Repository) tryIndexCache(ctx context.Context, listed []core.ID) (*cach
 	if err != nil {
 		return nil, nil, "no usable manifest", nil
 	}
-	rest, err := r.loadIndexFiles(ctx, m.newFiles(listed))
+	rest, err := r.loadNewIndexFiles(ctx, m.newFiles(listed), syncMergeFactor*r.cache.mergeAt)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	return m, rest, m.stale(listed, rest), nil
+}
+
+// loadNewIndexFiles loads the index files the cache does not hold, a few
+// at a time. Once they hold limit entries, they are going to be merged
+// into the cache or the cache rebuilt, both of which read them again, so
+// from then on each keeps only what staleness needs (its Supersedes) and
+// its entry count: right after a prune, every index file is new, and
+// holding them all would cost memory in proportion to the repository.
+func (r *Repository) loadNewIndexFiles(ctx context.Context, ids []core.ID, limit int) ([]loadedFile, error) {
+	out := make([]loadedFile, len(ids))
+	var mu sync.Mutex
+	held := 0
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(feedConcurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			lf, err := r.loadOneIndexFile(gctx, id)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			held += lf.entries
+			out[i] = lf
+			if held >= limit {
+				for j := range out {
+					dropBlobs(&out[j])
+				}
+			}
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// dropBlobs lets go of a loaded file's blobs, keeping its Supersedes.
+func dropBlobs(f *loadedFile) {
+	if f.file == nil || f.dropped {
+		return
+	}
+	f.file = &index.File{Supersedes: f.file.Supersedes}
+	f.dropped = true
+}
+
+// holdAll loads again, whole, the files whose blobs were dropped.
+func (r *Repository) holdAll(ctx context.Context, files []loadedFile) error {
+	for i := range files {
+		if !files[i].dropped {
+			continue
+		}
+		lf, err := r.loadOneIndexFile(ctx, files[i].id)
+		if err != nil {
+			return err
+		}
+		files[i] = lf
+	}
+	return nil
 }
 
 // useSegment opens the manifest's segment under the index and records
@@ -364,9 +421,7 @@ func entriesOf(files []loadedFile) int {
 	n := 0
 	for _, f := range files {
 		if f.file != nil && f.err == nil {
-			for _, p := range f.file.Packs {
-				n += len(p.Blobs)
-			}
+			n += f.entries
 		}
 	}
 	return n

@@ -377,3 +377,27 @@ func TestReopenGivesEachJobItsOwnIndex(t *testing.T) {
 		t.Fatalf("the handles' index reached the base: %d entries", base.Index().Len())
 	}
 }
+
+// Right after a prune every index file is new to the cache: an open must
+// not hold them all in memory before it finds it has to rebuild. Past the
+// limit only the files' Supersedes are kept.
+func TestNewIndexFilesPastTheLimitAreNotHeld(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 12))
+	rp := repotest.Init(t, mem.New())
+	ids := writeIndexFiles(t, rp, rnd, 40, nil)
+	f := index.File{Supersedes: ids[:2], Packs: []index.PackEntry{{ID: randomID(rnd),
+		Blobs: []index.Blob{{ID: randomID(rnd), Type: core.DataBlob, Length: 10, RawLength: 10}}}}}
+	last, err := rp.SaveIndexFile(ctx, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, last)
+	held, counted, sup, err := rp.NewIndexEntriesHeld(ctx, ids, 1<<30)
+	if err != nil || held != counted || sup != 2 || counted < 40 {
+		t.Fatalf("under the limit: held %d of %d, %d superseded, err %v; want all held, 2 superseded", held, counted, sup, err)
+	}
+	held, counted2, sup, err := rp.NewIndexEntriesHeld(ctx, ids, counted/4)
+	if err != nil || held != 0 || counted2 != counted || sup != 2 {
+		t.Fatalf("past the limit: held %d of %d (want 0 of %d), %d superseded (want 2), err %v", held, counted2, counted, sup, err)
+	}
+}

@@ -122,6 +122,10 @@ type loadedFile struct {
 	id   core.ID
 	file *index.File
 	err  error // set, with file nil, when the file is damaged
+	// dropped is set when file keeps only its Supersedes, its blobs
+	// (entries of them) let go to bound memory (loadNewIndexFiles).
+	dropped bool
+	entries int
 }
 
 // loadIndexFiles fetches index files in parallel. Damage is recorded per
@@ -132,20 +136,33 @@ func (r *Repository) loadIndexFiles(ctx context.Context, ids []core.ID) ([]loade
 	g.SetLimit(loadConcurrency)
 	for i, id := range ids {
 		g.Go(func() error {
-			f, err := r.LoadIndexFile(ctx, id)
-			if errors.Is(err, blob.ErrNotFound) {
-				// Superseded and removed by a prune since the listing; the
-				// file that superseded it is in the listing too.
-				f, err = &index.File{}, nil
-			}
-			if err != nil && !isDamage(err) {
-				return err
-			}
-			out[i] = loadedFile{id: id, file: f, err: err}
-			return nil
+			lf, err := r.loadOneIndexFile(ctx, id)
+			out[i] = lf
+			return err
 		})
 	}
 	return out, g.Wait()
+}
+
+// loadOneIndexFile loads one index file for loadIndexFiles. Damage is
+// recorded in the result; only a store that cannot deliver is an error.
+func (r *Repository) loadOneIndexFile(ctx context.Context, id core.ID) (loadedFile, error) {
+	f, err := r.LoadIndexFile(ctx, id)
+	if errors.Is(err, blob.ErrNotFound) {
+		// Superseded and removed by a prune since the listing; the file
+		// that superseded it is in the listing too.
+		f, err = &index.File{}, nil
+	}
+	if err != nil && !isDamage(err) {
+		return loadedFile{}, err
+	}
+	lf := loadedFile{id: id, file: f, err: err}
+	if f != nil {
+		for _, p := range f.Packs {
+			lf.entries += len(p.Blobs)
+		}
+	}
+	return lf, nil
 }
 
 // LoadIndexFile loads and decodes one index file.
