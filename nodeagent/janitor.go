@@ -156,7 +156,17 @@ func (a *Agent) baseNeeded(ctx context.Context, r *record) (bool, error) {
 	return true, nil
 }
 
+// newer reports whether backup a of a claim came after b: a was built on
+// the snapshot b wrote (an incremental with b as parent), or it completed
+// later. Completion times have one-second resolution, so a full backup
+// and the incremental after it can tie; the parent link orders those.
 func newer(a, b *v1alpha1.VolumeBackup) bool {
+	switch {
+	case b.Status.SnapshotID != "" && a.Spec.ParentSnapshotID == b.Status.SnapshotID:
+		return true
+	case a.Status.SnapshotID != "" && b.Spec.ParentSnapshotID == a.Status.SnapshotID:
+		return false
+	}
 	return a.Status.CompletionTime != nil && b.Status.CompletionTime != nil && a.Status.CompletionTime.After(b.Status.CompletionTime.Time)
 }
 
