@@ -143,6 +143,21 @@ func randomExclude(r *rand.Rand, ix *Index, m *model) {
 	ix.ExcludePacks(set)
 }
 
+// checkLookup checks LookupAll, Lookup and Has of id against the model,
+// and returns the locations the model says are visible.
+func checkLookup(t *testing.T, ix *Index, m *model, id core.ID) []Location {
+	t.Helper()
+	want := m.visible(id)
+	if got := ix.LookupAll(id); !sameLocations(got, want) {
+		t.Fatalf("LookupAll(%s) = %+v, want %+v", id.Short(), got, want)
+	}
+	loc, ok := ix.Lookup(id)
+	if ok != (len(want) > 0) || (ok && !slices.Contains(want, loc)) || ix.Has(id) != ok {
+		t.Fatalf("Lookup(%s) = %+v, %v; want one of %+v", id.Short(), loc, ok, want)
+	}
+	return want
+}
+
 func checkIDs(t *testing.T, r *rand.Rand, ix *Index, m *model) {
 	t.Helper()
 	ids := []core.ID{randID(r)}
@@ -152,14 +167,7 @@ func checkIDs(t *testing.T, r *rand.Rand, ix *Index, m *model) {
 		}
 	}
 	for _, id := range ids {
-		want := m.visible(id)
-		if got := ix.LookupAll(id); !sameLocations(got, want) {
-			t.Fatalf("LookupAll(%s) = %+v, want %+v", id.Short(), got, want)
-		}
-		loc, ok := ix.Lookup(id)
-		if ok != (len(want) > 0) || (ok && !slices.Contains(want, loc)) || ix.Has(id) != ok {
-			t.Fatalf("Lookup(%s) = %+v, %v; want one of %+v", id.Short(), loc, ok, want)
-		}
+		checkLookup(t, ix, m, id)
 	}
 	if ix.Len() != m.entries || ix.PackCount() != len(m.packs) {
 		t.Fatalf("Len %d PackCount %d, want %d and %d", ix.Len(), ix.PackCount(), m.entries, len(m.packs))

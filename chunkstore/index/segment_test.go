@@ -99,14 +99,7 @@ func checkSegmentIDs(t *testing.T, ix *Index, m *model, seed uint64) {
 		ids = append(ids, m.blobPool[r.IntN(len(m.blobPool))])
 	}
 	for _, id := range ids {
-		want := m.visible(id)
-		if got := ix.LookupAll(id); !sameLocations(got, want) {
-			t.Fatalf("LookupAll(%s) = %+v, want %+v", id.Short(), got, want)
-		}
-		loc, ok := ix.Lookup(id)
-		if ok != (len(want) > 0) || (ok && !slices.Contains(want, loc)) || ix.Has(id) != ok {
-			t.Fatalf("Lookup(%s) = %+v, %v; want one of %+v", id.Short(), loc, ok, want)
-		}
+		want := checkLookup(t, ix, m, id)
 		any, ok := ix.LookupAny(id)
 		if all := m.locs[id]; ok != (len(all) > 0) || (ok && !slices.Contains(all, any)) ||
 			(len(want) > 0 && !slices.Contains(want, any)) {

@@ -3,9 +3,7 @@ package repo
 import (
 	"context"
 	"fmt"
-	"strings"
 
-	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/index"
 	"github.com/cairnbackup/cairn/chunkstore/pack"
@@ -103,16 +101,14 @@ func (r *Repository) adoptAfterCrash(ctx context.Context, resume bool, f *index.
 	if !resume && len(dead) == 0 {
 		return r.saveAdopted(ctx, f)
 	}
-	err = r.store.List(ctx, dataDir+"/", func(info blob.Info) error {
-		id, err := core.ParseID(info.Name[strings.LastIndexByte(info.Name, '/')+1:])
-		if err != nil || PackName(id) != info.Name || r.idx.HasPack(id) {
-			return nil
+	err = r.EachStoredPack(ctx, func(p PackInfo) error {
+		if !r.idx.HasPack(p.ID) {
+			r.adoptPack(ctx, p.ID, p.Size, f)
 		}
-		r.adoptPack(ctx, id, info.Size, f)
 		return ctx.Err()
 	})
 	if err != nil {
-		return 0, fmt.Errorf("list packs: %w", err)
+		return 0, err
 	}
 	n, err := r.saveAdopted(ctx, f)
 	if err != nil {

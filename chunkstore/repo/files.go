@@ -126,16 +126,27 @@ type PackInfo struct {
 // ListPacks returns every pack in the store.
 func (r *Repository) ListPacks(ctx context.Context) ([]PackInfo, error) {
 	var packs []PackInfo
+	err := r.EachStoredPack(ctx, func(p PackInfo) error {
+		packs = append(packs, p)
+		return nil
+	})
+	return packs, err
+}
+
+// EachStoredPack calls fn with every pack in the store, as it is listed,
+// so that a listing of millions of packs costs no memory. It stops at
+// fn's first error.
+func (r *Repository) EachStoredPack(ctx context.Context, fn func(PackInfo) error) error {
 	err := r.store.List(ctx, dataDir+"/", func(info blob.Info) error {
 		i := strings.LastIndexByte(info.Name, '/')
 		id, err := core.ParseID(info.Name[i+1:])
-		if err == nil && PackName(id) == info.Name {
-			packs = append(packs, PackInfo{ID: id, Size: info.Size, Info: info})
+		if err != nil || PackName(id) != info.Name {
+			return nil
 		}
-		return nil
+		return fn(PackInfo{ID: id, Size: info.Size, Info: info})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list packs: %w", err)
+		return fmt.Errorf("list packs: %w", err)
 	}
-	return packs, nil
+	return nil
 }

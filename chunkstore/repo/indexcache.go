@@ -256,7 +256,7 @@ func (r *Repository) tryIndexCache(ctx context.Context, listed []core.ID) (*cach
 func (r *Repository) loadNewIndexFiles(ctx context.Context, ids []core.ID, limit int) ([]loadedFile, error) {
 	out := make([]loadedFile, len(ids))
 	var mu sync.Mutex
-	held := 0
+	held, dropping := 0, false
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(feedConcurrency)
 	for i, id := range ids {
@@ -269,7 +269,11 @@ func (r *Repository) loadNewIndexFiles(ctx context.Context, ids []core.ID, limit
 			defer mu.Unlock()
 			held += lf.entries
 			out[i] = lf
-			if held >= limit {
+			switch {
+			case dropping:
+				dropBlobs(&out[i])
+			case held >= limit:
+				dropping = true
 				for j := range out {
 					dropBlobs(&out[j])
 				}

@@ -144,8 +144,8 @@ func (r *Repository) loadIndexFiles(ctx context.Context, ids []core.ID) ([]loade
 	return out, g.Wait()
 }
 
-// loadOneIndexFile loads one index file for loadIndexFiles. Damage is
-// recorded in the result; only a store that cannot deliver is an error.
+// loadOneIndexFile loads one index file and counts its entries. Damage
+// is recorded in the result; only a store that cannot deliver is an error.
 func (r *Repository) loadOneIndexFile(ctx context.Context, id core.ID) (loadedFile, error) {
 	f, err := r.LoadIndexFile(ctx, id)
 	if errors.Is(err, blob.ErrNotFound) {

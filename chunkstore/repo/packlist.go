@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob"
@@ -55,19 +54,14 @@ func (r *Repository) SortedPacks(ctx context.Context) (*PackList, error) {
 	}
 	defer s.Close()
 	rec := make([]byte, packRecord)
-	err = r.store.List(ctx, dataDir+"/", func(info blob.Info) error {
-		i := strings.LastIndexByte(info.Name, '/')
-		id, err := core.ParseID(info.Name[i+1:])
-		if err != nil || PackName(id) != info.Name {
-			return nil
-		}
-		copy(rec, id[:])
-		binary.BigEndian.PutUint64(rec[core.IDSize:], uint64(info.Size))
-		binary.BigEndian.PutUint64(rec[core.IDSize+8:], uint64(info.ModTime.UnixNano()))
+	err = r.EachStoredPack(ctx, func(p PackInfo) error {
+		copy(rec, p.ID[:])
+		binary.BigEndian.PutUint64(rec[core.IDSize:], uint64(p.Size))
+		binary.BigEndian.PutUint64(rec[core.IDSize+8:], uint64(p.ModTime.UnixNano()))
 		return s.Add(rec)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list packs: %w", err)
+		return nil, err
 	}
 	return writePackList(dir, s)
 }
