@@ -54,13 +54,32 @@ type prepared interface {
 	Dir() string
 }
 
+// smallSource writes a tree with a symlink for Copy to copy.
+func smallSource(t *testing.T) string {
+	t.Helper()
+	tr := smallTree(t.TempDir())
+	if err := tr.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("elsewhere", filepath.Join(tr.Dir(), "link")); err != nil {
+		t.Fatal(err)
+	}
+	return tr.Dir()
+}
+
+func smallCopy(root, source string) *Copy {
+	return &Copy{Root: root, Name: "source", Source: source, Seed: 7, ChangeFrac: 0.05}
+}
+
 func TestReproducibleAndReversible(t *testing.T) {
+	source := smallSource(t)
 	cases := []struct {
 		name string
 		make func(root string) prepared
 	}{
 		{"image", func(r string) prepared { return smallImage(r) }},
 		{"tree", func(r string) prepared { return smallTree(r) }},
+		{"copy", func(r string) prepared { return smallCopy(r, source) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -121,5 +140,56 @@ func TestTreeVariantCounts(t *testing.T) {
 	}
 	if tr.Dirs() < 10 {
 		t.Fatalf("only %d directories", tr.Dirs())
+	}
+}
+
+// dirBytes sums the sizes of the regular files below dir.
+func dirBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		n += info.Size()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestCopyIsTheSourceAndItsVariantIsCounted(t *testing.T) {
+	source := smallSource(t)
+	c := smallCopy(t.TempDir(), source)
+	if err := c.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if digestDir(t, c.Dir()) != digestDir(t, source) {
+		t.Fatal("the copy differs from its source")
+	}
+	if target, err := os.Readlink(filepath.Join(c.Dir(), "link")); err != nil || target != "elsewhere" {
+		t.Fatalf("symlink not copied: %q, %v", target, err)
+	}
+	if c.Files() != 300 || c.Bytes() != dirBytes(t, source) {
+		t.Fatalf("copy of %d files, %d bytes; source has 300 files, %d bytes", c.Files(), c.Bytes(), dirBytes(t, source))
+	}
+	if mod, add, del := c.Changes(); mod != 15 || add != 2 || del != 2 {
+		t.Fatalf("changes: got %d modified, %d added, %d deleted", mod, add, del)
+	}
+	if err := c.Mutate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := dirBytes(t, c.Dir()); got != c.MutatedBytes() {
+		t.Fatalf("mutated tree holds %d bytes, MutatedBytes says %d", got, c.MutatedBytes())
+	}
+}
+
+func TestCopyOfAMissingSourceFails(t *testing.T) {
+	c := smallCopy(t.TempDir(), filepath.Join(t.TempDir(), "absent"))
+	if err := c.Prepare(context.Background()); err == nil {
+		t.Fatal("Prepare of a missing source succeeded")
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/cairnbackup/cairn/bench/dataset"
 )
@@ -28,6 +30,9 @@ type Config struct {
 	Files     int
 	// Configs and Datasets select a subset by name; empty selects all.
 	Configs, Datasets []string
+	// SourceTree is the real source tree copied as dataset 4; empty means
+	// the Go distribution that runs the harness (`go env GOROOT`).
+	SourceTree string
 	// Agent runs the node-agent leg (it needs the image and files
 	// datasets).
 	Agent bool
@@ -142,7 +147,10 @@ func (c *Config) datasets() []benchDataset {
 	img, vm := newImage("image", 0, 0), newImage("vmimage", 0.3, 0.2)
 	tree := &dataset.Tree{Root: data, Name: "files", Seed: c.Seed, Files: c.Files,
 		MinSize: 1 << 10, MaxSize: 64 << 10, ChangeFrac: 0.01}
+	src := &dataset.Copy{Root: data, Name: "source", Source: c.sourceTree(), Skip: []string{"pkg", "bin"},
+		Seed: c.Seed, ChangeFrac: 0.01}
 	mod, add, del := tree.Changes()
+	smod, sadd, sdel := src.Changes()
 	imgVariant := fmt.Sprintf("%d of %d 1 MiB blocks rewritten in place", img.ChangedBlocks(), img.Bytes()/dataset.BlockSize)
 	all := []benchDataset{
 		{s3: true, data: img, info: DatasetInfo{Name: "image", Title: "1. incompressible image",
@@ -155,8 +163,29 @@ func (c *Config) datasets() []benchDataset {
 			Description: fmt.Sprintf("text-like files of 1–64 KiB (log-uniform) in %d directories, a random recursive tree", tree.Dirs()),
 			Bytes:       tree.Bytes(), MutatedBytes: tree.MutatedBytes(), Files: c.Files,
 			Variant: fmt.Sprintf("%d files rewritten in place, %d added, %d deleted", mod, add, del)}},
+		{data: src, info: DatasetInfo{Name: "source", Title: "4. real source tree",
+			Description: fmt.Sprintf("a copy of %s (Go source, tests, test data and docs) in %d directories", src.Source, src.Dirs()),
+			Bytes:       src.Bytes(), MutatedBytes: src.MutatedBytes(), Files: src.Files(),
+			Variant: fmt.Sprintf("%d files edited in place (a line inserted), %d added, %d deleted", smod, sadd, sdel)}},
 	}
 	return filterBy(all, c.Datasets, func(d benchDataset) string { return d.info.Name })
+}
+
+// sourceTree is the tree dataset 4 copies: SourceTree, else the Go
+// distribution (its src/go directory alone in a smoke run).
+func (c *Config) sourceTree() string {
+	root := c.SourceTree
+	if root == "" {
+		out, err := exec.Command("go", "env", "GOROOT").Output()
+		if err != nil {
+			return "" // Prepare then reports the missing tree
+		}
+		root = strings.TrimSpace(string(out))
+	}
+	if c.Smoke && c.SourceTree == "" {
+		return filepath.Join(root, "src", "go")
+	}
+	return root
 }
 
 // toolConfig is one column of the report.

@@ -31,10 +31,15 @@ func (id ID) MarshalText() ([]byte, error) {
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
+// It decodes in place: trees hold an ID per chunk, and decoding them is on
+// the incremental backup's path.
 func (id *ID) UnmarshalText(b []byte) error {
-	parsed, err := ParseID(string(b))
-	if err != nil {
-		return err
+	var parsed ID
+	if len(b) != 2*IDSize {
+		return fmt.Errorf("parse id %q: want %d hex digits, got %d", b, 2*IDSize, len(b))
+	}
+	if _, err := hex.Decode(parsed[:], b); err != nil {
+		return fmt.Errorf("parse id %q: %w", b, err)
 	}
 	*id = parsed
 	return nil

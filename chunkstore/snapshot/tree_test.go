@@ -83,3 +83,45 @@ func TestManyChunksGoToContentLists(t *testing.T) {
 		t.Fatal("an extent over MaxExtentChunks was accepted")
 	}
 }
+
+// benchNodes is a directory of n small files of one chunk each, as in a
+// source tree.
+func benchNodes(n int) []*Node {
+	nodes := make([]*Node, n)
+	for i := range nodes {
+		id := core.ID{byte(i), byte(i >> 8), 7}
+		nodes[i] = &Node{Name: fmt.Sprintf("file_%05d.go", i), Type: TypeFile, Mode: 0o644, UID: 1000, GID: 1000,
+			Size: 12345, MtimeNs: 1764000000123456789, CtimeNs: 1764000000123456789, Inode: 123456 + uint64(i),
+			DeviceID: 2049, Links: 1, Content: []Extent{{Offset: 0, Chunks: []core.ID{id}}}}
+	}
+	return nodes
+}
+
+func BenchmarkSaveTree(b *testing.B) {
+	nodes := benchNodes(16)
+	hash := func(p []byte) core.ID { return core.ID(blake3.Sum256(p)) }
+	for b.Loop() {
+		if _, err := SaveTree(memBlobs{}, hash, nodes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseTree(b *testing.B) {
+	for _, n := range []int{16, 1000} {
+		s := memBlobs{}
+		ids, err := SaveTree(s, func(p []byte) core.ID { return core.ID(blake3.Sum256(p)) }, benchNodes(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		data := s[ids[0]]
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := ParseTree(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
