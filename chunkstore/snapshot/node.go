@@ -2,6 +2,8 @@ package snapshot
 
 import (
 	"fmt"
+	"slices"
+	"unicode/utf8"
 
 	// Trees and content lists are decoded with the JSON v2 package (the
 	// one Go ships as encoding/json/v2 behind GOEXPERIMENT=jsonv2): about
@@ -29,6 +31,9 @@ const (
 type Xattr struct {
 	Name  string `json:"name"`
 	Value []byte `json:"value"`
+	// NameRaw holds Name's bytes when they are not valid UTF-8 (see
+	// Node.NameRaw).
+	NameRaw []byte `json:"name_raw,omitempty"`
 }
 
 // Extent is a run of chunks stored back to back from Offset. Bytes of a file
@@ -60,6 +65,13 @@ type Node struct {
 	ContentLists []core.ID `json:"content_lists,omitempty"`
 	// Subtree names the tree blobs (parts, in order) of a directory.
 	Subtree []core.ID `json:"subtree,omitempty"`
+	// NameRaw and LinkTargetRaw carry Name's and LinkTarget's bytes when
+	// they are not valid UTF-8, which a JSON string cannot hold (Linux
+	// names are any bytes but '/' and NUL); Name then holds a readable
+	// form with U+FFFD in place of the invalid bytes. They are set only
+	// in the encoding: SaveTree fills them, ParseTree moves them back.
+	NameRaw       []byte `json:"name_raw,omitempty"`
+	LinkTargetRaw []byte `json:"link_target_raw,omitempty"`
 }
 
 var validTypes = map[string]bool{TypeFile: true, TypeDir: true, TypeSymlink: true,
@@ -95,6 +107,52 @@ func validateExtents(name string, exts []Extent, size int64) error {
 	return nil
 }
 
+// withRawNames returns n as it is encoded: itself when every name is valid
+// UTF-8, else a copy carrying the raw bytes beside the readable names.
+func withRawNames(n *Node) *Node {
+	if utf8.ValidString(n.Name) && utf8.ValidString(n.LinkTarget) && xattrNamesValid(n.Xattrs) {
+		return n
+	}
+	c := *n
+	if !utf8.ValidString(n.Name) {
+		c.NameRaw = []byte(n.Name)
+	}
+	if !utf8.ValidString(n.LinkTarget) {
+		c.LinkTargetRaw = []byte(n.LinkTarget)
+	}
+	c.Xattrs = slices.Clone(n.Xattrs)
+	for i, x := range c.Xattrs {
+		if !utf8.ValidString(x.Name) {
+			c.Xattrs[i].NameRaw = []byte(x.Name)
+		}
+	}
+	return &c
+}
+
+func xattrNamesValid(xs []Xattr) bool {
+	for _, x := range xs {
+		if !utf8.ValidString(x.Name) {
+			return false
+		}
+	}
+	return true
+}
+
+// takeRawNames puts the raw bytes of a decoded node's names back in place.
+func takeRawNames(n *Node) {
+	if n.NameRaw != nil {
+		n.Name, n.NameRaw = string(n.NameRaw), nil
+	}
+	if n.LinkTargetRaw != nil {
+		n.LinkTarget, n.LinkTargetRaw = string(n.LinkTargetRaw), nil
+	}
+	for i := range n.Xattrs {
+		if x := &n.Xattrs[i]; x.NameRaw != nil {
+			x.Name, x.NameRaw = string(x.NameRaw), nil
+		}
+	}
+}
+
 func containsSlashOrNUL(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '/' || s[i] == 0 {
@@ -120,6 +178,7 @@ func ParseTree(b []byte) (*Tree, error) {
 		if n == nil {
 			return nil, fmt.Errorf("decode tree: node %d is null", i)
 		}
+		takeRawNames(n)
 		if err := n.Validate(); err != nil {
 			return nil, fmt.Errorf("decode tree: %w", err)
 		}

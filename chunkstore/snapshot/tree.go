@@ -54,7 +54,7 @@ func SaveTree(s BlobSaver, hash HashFunc, nodes []*Node) ([]core.ID, error) {
 	part.WriteString(`{"nodes":[`)
 	count := 0
 	for _, n := range nodes {
-		b, err := json.Marshal(n)
+		b, err := json.Marshal(withRawNames(n))
 		if err != nil {
 			return nil, fmt.Errorf("encode node %q: %w", n.Name, err)
 		}

@@ -125,3 +125,36 @@ func BenchmarkParseTree(b *testing.B) {
 		})
 	}
 }
+
+func TestNamesThatAreNotUTF8SurviveTheirEncoding(t *testing.T) {
+	blobs := memBlobs{}
+	hash := func(p []byte) core.ID { return core.ID(blake3.Sum256(p)) }
+	nodes := []*Node{
+		{Name: "bad\xffname", Type: TypeFile, Mode: 0o644},
+		{Name: "bad\xfename", Type: TypeSymlink, LinkTarget: "to\xc3", Mode: 0o777},
+		{Name: "plain", Type: TypeFile, Xattrs: []Xattr{{Name: "user.\xff", Value: []byte("v")}}},
+	}
+	ids, err := SaveTree(blobs, hash, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadTree(context.Background(), blobs, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"bad\xfename", "bad\xffname", "plain"}
+	if len(got) != len(want) {
+		t.Fatalf("got %d nodes, want %d", len(got), len(want))
+	}
+	for i, n := range got {
+		if n.Name != want[i] || n.NameRaw != nil {
+			t.Errorf("node %d: name %q (raw %q), want %q", i, n.Name, n.NameRaw, want[i])
+		}
+	}
+	if got[0].LinkTarget != "to\xc3" || got[2].Xattrs[0].Name != "user.\xff" {
+		t.Errorf("link target %q, xattr name %q", got[0].LinkTarget, got[2].Xattrs[0].Name)
+	}
+	if nodes[0].NameRaw != nil || nodes[2].Xattrs[0].NameRaw != nil {
+		t.Error("SaveTree changed the nodes it was given")
+	}
+}
