@@ -2,6 +2,9 @@ package compress
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -84,4 +87,56 @@ func BenchmarkDecompress(b *testing.B) {
 			})
 		}
 	}
+}
+
+// sourceFiles reads the Go files of one directory of the Go distribution:
+// real small files, as a source tree holds them.
+func sourceFiles(b *testing.B) [][]byte {
+	dir := filepath.Join(runtime.GOROOT(), "src", "net", "http")
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(paths) < 10 {
+		b.Fatalf("Go sources in %s: %d files, %v", dir, len(paths), err)
+	}
+	var files [][]byte
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	return files
+}
+
+// BenchmarkSmallBlobs compresses real source files one blob each, as a
+// backup of a source tree does, and as 256 KiB groups of them, the
+// grouped alternative a future format could take.
+func BenchmarkSmallBlobs(b *testing.B) {
+	files := sourceFiles(b)
+	var total int
+	var all []byte
+	for _, f := range files {
+		total += len(f)
+		all = append(all, f...)
+	}
+	c := mustNew(b, Fastest)
+	run := func(b *testing.B, blobs [][]byte) {
+		dst := make([]byte, 0, 1<<20)
+		b.SetBytes(int64(total))
+		var stored int
+		for b.Loop() {
+			stored = 0
+			for _, blob := range blobs {
+				out, _ := c.Compress(dst[:0], blob)
+				stored += len(out)
+			}
+		}
+		b.ReportMetric(float64(total)/float64(stored), "ratio")
+	}
+	b.Run("per-file", func(b *testing.B) { run(b, files) })
+	var groups [][]byte
+	for off := 0; off < len(all); off += 256 << 10 {
+		groups = append(groups, all[off:min(off+256<<10, len(all))])
+	}
+	b.Run("groups-256KiB", func(b *testing.B) { run(b, groups) })
 }
