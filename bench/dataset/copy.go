@@ -190,6 +190,9 @@ func (c *Copy) copyAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.fenceOff(); err != nil {
+		return err
+	}
 	for _, d := range l.dirs {
 		if err := os.MkdirAll(filepath.Join(c.Dir(), d), 0o755); err != nil {
 			return err
@@ -205,6 +208,16 @@ func (c *Copy) copyAll(ctx context.Context) error {
 		}
 	}
 	return c.copyFiles(ctx, l.files)
+}
+
+// fenceOff writes a go.mod beside the copy, so that the go command and
+// linters run on the enclosing module (`go vet ./...`) do not take a copied
+// Go tree for packages of theirs.
+func (c *Copy) fenceOff() error {
+	if err := os.MkdirAll(c.Root, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.Root, "go.mod"), []byte("module benchscratch\n"), 0o644)
 }
 
 // copyFiles copies files from the source, each rewritten in place if it

@@ -170,6 +170,9 @@ func TestCopyIsTheSourceAndItsVariantIsCounted(t *testing.T) {
 	if digestDir(t, c.Dir()) != digestDir(t, source) {
 		t.Fatal("the copy differs from its source")
 	}
+	if _, err := os.Stat(filepath.Join(c.Root, "go.mod")); err != nil {
+		t.Fatalf("no go.mod fences the copy off from the enclosing module: %v", err)
+	}
 	if target, err := os.Readlink(filepath.Join(c.Dir(), "link")); err != nil || target != "elsewhere" {
 		t.Fatalf("symlink not copied: %q, %v", target, err)
 	}

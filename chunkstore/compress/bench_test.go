@@ -3,8 +3,9 @@ package compress
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -92,7 +93,11 @@ func BenchmarkDecompress(b *testing.B) {
 // sourceFiles reads the Go files of one directory of the Go distribution:
 // real small files, as a source tree holds them.
 func sourceFiles(b *testing.B) [][]byte {
-	dir := filepath.Join(runtime.GOROOT(), "src", "net", "http")
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		b.Fatalf("go env GOROOT: %v", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(goroot)), "src", "net", "http")
 	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil || len(paths) < 10 {
 		b.Fatalf("Go sources in %s: %d files, %v", dir, len(paths), err)
