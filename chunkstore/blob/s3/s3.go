@@ -126,19 +126,12 @@ func (s *Store) key(name string) string { return s.keyPrefix + name }
 
 // Put uploads data with its size known, so minio-go can choose between a
 // single PUT and a multipart upload without buffering.
-//
-// The payload is sent unsigned (the request itself is still signed), as
-// minio-go always does over https: on plain http it would otherwise sign
-// every 64 KiB chunk, and client and server would each hash every byte
-// with SHA-256 once more. Repository objects need no such check: each is
-// authenticated-encrypted (FORMAT.md §2) and, but for sessions, named by
-// its hash, and readers verify both.
 func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 	if err := check(ctx, "put", name); err != nil {
 		return err
 	}
 	_, err := s.client.PutObject(ctx, s.bucket, s.key(name), bytes.NewReader(data), int64(len(data)),
-		minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: true})
+		minio.PutObjectOptions{ContentType: "application/octet-stream"})
 	if err != nil {
 		return s.translate(ctx, "put", name, err)
 	}
