@@ -3,7 +3,6 @@ package dataset
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -296,7 +295,7 @@ func (c *Copy) Mutate() error {
 			return err
 		}
 	}
-	return removeAll(c.Name, c.Dir(), l.deleted)
+	return removePaths(c.Name, c.Dir(), sourcePaths(l.deleted))
 }
 
 // Revert restores the copied tree: edited and deleted files copied again,
@@ -309,18 +308,16 @@ func (c *Copy) Revert() error {
 	if err := c.copyFiles(context.Background(), slices.Concat(l.modified, l.deleted)); err != nil {
 		return err
 	}
-	if err := removeAll(c.Name, c.Dir(), l.added); err != nil {
+	if err := removePaths(c.Name, c.Dir(), sourcePaths(l.added)); err != nil {
 		return err
 	}
 	return c.state().setMutated(false)
 }
 
-func removeAll(name, dir string, files []sourceFile) error {
-	for _, f := range files {
-		err := os.Remove(filepath.Join(dir, f.path))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("dataset %s: %w", name, err)
-		}
+func sourcePaths(files []sourceFile) []string {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.path
 	}
-	return nil
+	return paths
 }

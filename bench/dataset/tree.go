@@ -239,10 +239,19 @@ func (t *Tree) Revert() error {
 }
 
 func (t *Tree) remove(files []fileSpec) error {
-	for _, f := range files {
-		err := os.Remove(filepath.Join(t.Dir(), f.path))
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.path
+	}
+	return removePaths(t.Name, t.Dir(), paths)
+}
+
+// removePaths removes files of a dataset; ones already gone are fine.
+func removePaths(name, dir string, paths []string) error {
+	for _, p := range paths {
+		err := os.Remove(filepath.Join(dir, p))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("dataset %s: %w", t.Name, err)
+			return fmt.Errorf("dataset %s: %w", name, err)
 		}
 	}
 	return nil

@@ -129,8 +129,8 @@ type benchDataset struct {
 }
 
 // treeBytes is the size of the small-files dataset.
-func (c *Config) treeBytes() int64 {
-	for _, d := range c.datasets() {
+func (h *harness) treeBytes() int64 {
+	for _, d := range h.datasets {
 		if d.info.Name == "files" {
 			return d.info.Bytes
 		}

@@ -93,7 +93,7 @@ func (h *harness) prepare(ctx context.Context) error {
 	if h.cfg.Agent && !h.cfg.Smoke {
 		// Room for the volumes, their restores and the cluster: 3x each
 		// dataset and 4 GiB of slack (the image file is sparse).
-		if err := h.mountXFS(ctx, 3*biggest+3*h.cfg.treeBytes()+4<<30); err != nil {
+		if err := h.mountXFS(ctx, 3*biggest+3*h.treeBytes()+4<<30); err != nil {
 			return err
 		}
 	}

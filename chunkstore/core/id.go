@@ -34,25 +34,24 @@ func (id ID) MarshalText() ([]byte, error) {
 // It decodes in place: trees hold an ID per chunk, and decoding them is on
 // the incremental backup's path.
 func (id *ID) UnmarshalText(b []byte) error {
-	var parsed ID
-	if len(b) != 2*IDSize {
-		return fmt.Errorf("parse id %q: want %d hex digits, got %d", b, 2*IDSize, len(b))
-	}
-	if _, err := hex.Decode(parsed[:], b); err != nil {
-		return fmt.Errorf("parse id %q: %w", b, err)
+	parsed, err := parseHex(b)
+	if err != nil {
+		return err
 	}
 	*id = parsed
 	return nil
 }
 
 // ParseID parses a full 64-digit hex ID.
-func ParseID(s string) (ID, error) {
+func ParseID(s string) (ID, error) { return parseHex([]byte(s)) }
+
+func parseHex(b []byte) (ID, error) {
 	var id ID
-	if len(s) != 2*IDSize {
-		return id, fmt.Errorf("parse id %q: want %d hex digits, got %d", s, 2*IDSize, len(s))
+	if len(b) != 2*IDSize {
+		return id, fmt.Errorf("parse id %q: want %d hex digits, got %d", b, 2*IDSize, len(b))
 	}
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		return id, fmt.Errorf("parse id %q: %w", s, err)
+	if _, err := hex.Decode(id[:], b); err != nil {
+		return id, fmt.Errorf("parse id %q: %w", b, err)
 	}
 	return id, nil
 }
