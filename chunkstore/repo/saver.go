@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cairnbackup/cairn/chunkstore/chunker"
 	"github.com/cairnbackup/cairn/chunkstore/compress"
 	"github.com/cairnbackup/cairn/chunkstore/core"
 	"github.com/cairnbackup/cairn/chunkstore/crypto"
@@ -105,12 +104,26 @@ type openPack struct {
 // the usual 16 MiB never reallocate.
 const packHeaderRoom = 640 << 10
 
-// packBuf returns an empty pack buffer with room for a pack of the target
-// size and its header, or for one blob of blobLen bytes if that is larger.
-// Packs are closed before a blob would overflow them, so a buffer never
-// grows while blobs are sealed into it.
-func (s *Saver) packBuf(blobLen int) []byte {
-	need := max(s.r.cfg.PackSize, blobLen) + packHeaderRoom
+// treePackSize caps the target size of tree packs. Trees are a small part
+// of a backup, so a tree pack stays open for most of it: a smaller buffer
+// saves memory for the whole run, and an incremental backup's tree cache
+// reads less to reach the trees it needs.
+const treePackSize = 4 << 20
+
+// packTarget is the size at which a pack of type t is closed.
+func (s *Saver) packTarget(t core.BlobType) int {
+	if t == core.TreeBlob {
+		return min(s.r.cfg.PackSize, treePackSize)
+	}
+	return s.r.cfg.PackSize
+}
+
+// packBuf returns an empty pack buffer with room for a pack of type t at
+// its target size and its header, or for one blob of blobLen bytes if that
+// is larger. Packs are closed before a blob would overflow them, so a
+// buffer never grows while blobs are sealed into it.
+func (s *Saver) packBuf(t core.BlobType, blobLen int) []byte {
+	need := max(s.packTarget(t), blobLen) + packHeaderRoom
 	if b := s.packs.get(need); b != nil {
 		return b
 	}
@@ -118,10 +131,10 @@ func (s *Saver) packBuf(blobLen int) []byte {
 }
 
 // tryPackBuf returns a pack buffer if a slot is free.
-func (s *Saver) tryPackBuf(blobLen int) ([]byte, bool) {
+func (s *Saver) tryPackBuf(t core.BlobType, blobLen int) ([]byte, bool) {
 	select {
 	case s.packSlots <- struct{}{}:
-		return s.packBuf(blobLen), true
+		return s.packBuf(t, blobLen), true
 	default:
 		return nil, false
 	}
@@ -130,10 +143,10 @@ func (s *Saver) tryPackBuf(blobLen int) ([]byte, bool) {
 // waitPackBuf waits for a free slot and returns a pack buffer. It must not
 // be called with s.mu held: the slots come back from uploaders, and from
 // sealers that need s.mu to finish.
-func (s *Saver) waitPackBuf(blobLen int) ([]byte, error) {
+func (s *Saver) waitPackBuf(t core.BlobType, blobLen int) ([]byte, error) {
 	select {
 	case s.packSlots <- struct{}{}:
-		return s.packBuf(blobLen), nil
+		return s.packBuf(t, blobLen), nil
 	case <-s.ctx.Done():
 		return nil, fmt.Errorf("save blob: %w", context.Cause(s.ctx))
 	}
@@ -281,17 +294,19 @@ func (s *Saver) claim(id core.ID) bool {
 
 // getBuf returns a scratch buffer for the compressed form of an n-byte
 // blob. Compression keeps its output only when it is smaller than the
-// input, so n bytes are enough. There are two sizes, so that the pool keeps
-// fitting instead of dropping and remaking buffers: 64 KiB for small files
-// and the largest chunk for everything else (only touched as far as the
-// data compresses).
+// input, so n bytes are enough. Sizes are powers of two from 64 KiB, so
+// that a backup of small files does not keep chunk-sized scratch for its
+// few larger ones (make zeroes, so a buffer is resident in full however
+// far the data compresses). When no free buffer is large enough, one that
+// is too small is dropped for the new one, so the pool never holds more
+// buffers than were in use at once.
 func (s *Saver) getBuf(n int) []byte {
-	if b := s.bufs.get(n); b != nil {
+	if b := s.bufs.getOrDrop(n); b != nil {
 		return b
 	}
 	size := smallBuf
-	if n > smallBuf {
-		size = max(n, chunker.MaxSize)
+	for size < n {
+		size *= 2
 	}
 	return make([]byte, 0, size)
 }
@@ -308,7 +323,7 @@ func (s *Saver) reserve(t core.BlobType, id core.ID, sealedLen, rawLen int) (op 
 	for {
 		s.mu.Lock()
 		op = s.writers[t]
-		if op != nil && op.w.Count() > 0 && op.w.Size()+sealedLen > s.r.cfg.PackSize {
+		if op != nil && op.w.Count() > 0 && op.w.Size()+sealedLen > s.packTarget(t) {
 			if s.closeLocked(t) {
 				done = op.w
 			}
@@ -317,11 +332,11 @@ func (s *Saver) reserve(t core.BlobType, id core.ID, sealedLen, rawLen int) (op 
 		if op == nil {
 			buf, ok := spare, spare != nil
 			if !ok {
-				buf, ok = s.tryPackBuf(sealedLen)
+				buf, ok = s.tryPackBuf(t, sealedLen)
 			}
 			if !ok {
 				s.mu.Unlock()
-				if spare, err = s.waitForBuffer(done, sealedLen); err != nil {
+				if spare, err = s.waitForBuffer(done, t, sealedLen); err != nil {
 					return nil, nil, nil, err
 				}
 				done = nil // sent
@@ -336,7 +351,7 @@ func (s *Saver) reserve(t core.BlobType, id core.ID, sealedLen, rawLen int) (op 
 			panic("saver: pack buffer smaller than its target size") // packBuf guarantees room
 		}
 		op.sealing++
-		if op.w.Size() >= s.r.cfg.PackSize {
+		if op.w.Size() >= s.packTarget(t) {
 			s.closeLocked(t) // op.sealing > 0: the sealer sends it
 		}
 		s.mu.Unlock()
@@ -349,13 +364,13 @@ func (s *Saver) reserve(t core.BlobType, id core.ID, sealedLen, rawLen int) (op 
 
 // waitForBuffer sends done, if any, so that it can free a buffer, then
 // waits for one.
-func (s *Saver) waitForBuffer(done *pack.Writer, blobLen int) ([]byte, error) {
+func (s *Saver) waitForBuffer(done *pack.Writer, t core.BlobType, blobLen int) ([]byte, error) {
 	if done != nil {
 		if err := s.send(done); err != nil {
 			return nil, err
 		}
 	}
-	return s.waitPackBuf(blobLen)
+	return s.waitPackBuf(t, blobLen)
 }
 
 // closeLocked takes the open pack of type t out of use. It reports whether
@@ -506,6 +521,23 @@ func (l *freeList) get(n int) []byte {
 			l.bufs = append(l.bufs[:i], l.bufs[i+1:]...)
 			return b[:0]
 		}
+	}
+	return nil
+}
+
+// getOrDrop is get, but when no buffer has room for n bytes it discards
+// one that has not, for the caller to replace with a larger one.
+func (l *freeList) getOrDrop(n int) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, b := range l.bufs {
+		if cap(b) >= n {
+			l.bufs = append(l.bufs[:i], l.bufs[i+1:]...)
+			return b[:0]
+		}
+	}
+	if len(l.bufs) > 0 {
+		l.bufs = l.bufs[:len(l.bufs)-1]
 	}
 	return nil
 }
