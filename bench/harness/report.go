@@ -55,6 +55,7 @@ func writeMachine(b *strings.Builder, r *Results) {
 		{"kernel", m.Kernel},
 		{"Go", m.GoVersion},
 		{"load average before / after", m.LoadBefore + " / " + m.LoadAfter},
+		{"one core's speed before / after: chunk search over 32 MiB of random bytes, best of 3", calibration(m)},
 		{"CPU used by other processes while a tool was measured", interference(r)},
 		{"datasets on", fmt.Sprintf("`%s`, %s", r.Setup.ScratchDir, r.Setup.ScratchFS)},
 		{"repositories, caches and restores on", fmt.Sprintf("`%s`, %s", r.Setup.RepoDir, r.Setup.RepoFS)},
@@ -63,6 +64,15 @@ func writeMachine(b *strings.Builder, r *Results) {
 		fmt.Fprintf(b, "| %s | %s |\n", row[0], row[1])
 	}
 	b.WriteString("\n")
+}
+
+// calibration formats the machine's speed figures, for comparing runs of
+// different days.
+func calibration(m Machine) string {
+	if m.SplitMBBefore == 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.0f / %.0f MB/s", m.SplitMBBefore, m.SplitMBAfter)
 }
 
 func writeSetup(b *strings.Builder, r *Results) {

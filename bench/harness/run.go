@@ -53,6 +53,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	h.res.Finished = time.Now().UTC()
 	h.res.Machine.LoadAfter = loadAvg()
+	h.res.Machine.SplitMBAfter = calibrate()
 	h.res.Medians = computeMedians(h.res.Samples)
 	if err := WriteOutputs(h.res, cfg.Out); err != nil {
 		return nil, err

@@ -22,6 +22,10 @@ type Machine struct {
 	GoVersion   string `json:"go_version"`
 	LoadBefore  string `json:"loadavg_before"`
 	LoadAfter   string `json:"loadavg_after"`
+	// SplitMBBefore and SplitMBAfter are calibrate's figure before the
+	// first cycle and after the last (0: not measured).
+	SplitMBBefore float64 `json:"split_mbps_before,omitempty"`
+	SplitMBAfter  float64 `json:"split_mbps_after,omitempty"`
 }
 
 // Setup is how the run was configured.
@@ -42,7 +46,8 @@ type Setup struct {
 func machineInfo() Machine {
 	host, _ := os.Hostname()
 	return Machine{Host: host, CPUs: runtime.NumCPU(), CPUModel: cpuModel(), MemoryBytes: memTotal(),
-		Kernel: readTrim("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(), LoadBefore: loadAvg()}
+		Kernel: readTrim("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(), LoadBefore: loadAvg(),
+		SplitMBBefore: calibrate()}
 }
 
 func cpuModel() string {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob"
