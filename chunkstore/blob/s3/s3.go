@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/blob/internal/contract"
@@ -27,6 +29,9 @@ type Store struct {
 	keyPrefix string // "" or "prefix/"
 	location  string
 	secrets   []string
+	// signedPuts is set when the server refused a checksum trailer, and
+	// from the start for Google Cloud Storage, which takes none.
+	signedPuts atomic.Bool
 }
 
 // Open connects to the bucket described by cfg and checks that it exists
@@ -88,6 +93,7 @@ func newStore(cfg Config) (*Store, error) {
 	if prefix != "" {
 		s.keyPrefix = prefix + "/"
 	}
+	s.signedPuts.Store(s3utils.IsGoogleEndpoint(*client.EndpointURL()))
 	return s, nil
 }
 
@@ -137,21 +143,51 @@ func (s *Store) key(name string) string { return s.keyPrefix + name }
 // sides, on plain http once per 64 KiB chunk. An unsigned payload without
 // the trailer (what minio-go sends over https unless told otherwise) lets
 // a server store a PUT cut short by a killed client under its full name;
-// TestPutCutShortIsNotStored checks both schemes.
+// TestPutCutShortIsNotStored checks both schemes. A server that refuses
+// trailers gets signed payloads from then on (see trailerRefused).
 func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 	if err := check(ctx, "put", name); err != nil {
 		return err
 	}
-	_, err := s.client.PutObject(ctx, s.bucket, s.key(name), bytes.NewReader(data), int64(len(data)),
-		minio.PutObjectOptions{
-			ContentType:          "application/octet-stream",
-			DisableContentSha256: true,
-			Checksum:             minio.ChecksumCRC32C,
-		})
+	signed := s.signedPuts.Load()
+	err := s.put(ctx, name, data, signed)
+	if err != nil && !signed && trailerRefused(err) {
+		s.signedPuts.Store(true)
+		err = s.put(ctx, name, data, true)
+	}
 	if err != nil {
 		return s.translate(ctx, "put", name, err)
 	}
 	return nil
+}
+
+func (s *Store) put(ctx context.Context, name string, data []byte, signed bool) error {
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	if !signed {
+		opts.DisableContentSha256, opts.Checksum = true, minio.ChecksumCRC32C
+	}
+	_, err := s.client.PutObject(ctx, s.bucket, s.key(name), bytes.NewReader(data), int64(len(data)), opts)
+	return err
+}
+
+// trailerRefused reports whether a put failed because the server does not
+// take aws-chunked bodies with a checksum trailer, as S3-compatible
+// servers older than that part of the API answer: 501, or 400 with a code
+// about the request's form rather than its content. Retrying such a put
+// with a signed payload is harmless when the guess is wrong (puts are
+// atomic); it only costs the speed of the unsigned form.
+func trailerRefused(err error) bool {
+	resp := minio.ToErrorResponse(err)
+	switch resp.StatusCode {
+	case http.StatusNotImplemented:
+		return true
+	case http.StatusBadRequest:
+		switch resp.Code {
+		case "NotImplemented", "InvalidArgument", "InvalidRequest", "XAmzContentSHA256Mismatch":
+			return true
+		}
+	}
+	return false
 }
 
 // Get reads a byte range.
