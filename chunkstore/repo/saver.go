@@ -516,13 +516,7 @@ const freeListMax = 8
 func (l *freeList) get(n int) []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i, b := range l.bufs {
-		if cap(b) >= n {
-			l.bufs = append(l.bufs[:i], l.bufs[i+1:]...)
-			return b[:0]
-		}
-	}
-	return nil
+	return l.takeLocked(n)
 }
 
 // getOrDrop is get, but when no buffer has room for n bytes it discards
@@ -530,14 +524,21 @@ func (l *freeList) get(n int) []byte {
 func (l *freeList) getOrDrop(n int) []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if b := l.takeLocked(n); b != nil {
+		return b
+	}
+	if len(l.bufs) > 0 {
+		l.bufs = l.bufs[:len(l.bufs)-1]
+	}
+	return nil
+}
+
+func (l *freeList) takeLocked(n int) []byte {
 	for i, b := range l.bufs {
 		if cap(b) >= n {
 			l.bufs = append(l.bufs[:i], l.bufs[i+1:]...)
 			return b[:0]
 		}
-	}
-	if len(l.bufs) > 0 {
-		l.bufs = l.bufs[:len(l.bufs)-1]
 	}
 	return nil
 }
