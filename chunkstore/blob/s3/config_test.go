@@ -103,6 +103,7 @@ func TestClassify(t *testing.T) {
 		{"quota", resp("QuotaExceeded", 403), blob.ErrNoSpace},
 		{"range", resp("InvalidRange", 416), blob.ErrRange},
 		{"bad request", resp("InvalidArgument", 400), nil},
+		{"not implemented", resp("NotImplemented", 501), nil},
 		{"refused", &url.Error{Op: "Get", URL: "http://x", Err: opErr("dial", os.NewSyscallError("connect", syscall.ECONNREFUSED))}, blob.ErrUnavailable},
 		{"no route", opErr("dial", syscall.EHOSTUNREACH), blob.ErrUnavailable},
 		{"dns", &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}, blob.ErrUnavailable},

@@ -90,6 +90,10 @@ func classifyResponse(resp minio.ErrorResponse) error {
 		return blob.ErrNoSpace
 	case minio.InvalidRange:
 		return blob.ErrRange
+	case "NotImplemented":
+		// Sent with HTTP 501 for a request the server will never take;
+		// sending it again cannot help.
+		return nil
 	case "SlowDown", "RequestTimeout", minio.InternalError, "ServiceUnavailable", "OperationAborted",
 		"RequestLimitExceeded", "TooManyRequests", "XMinioServerNotInitialized",
 		// The body was damaged or cut in transit; sending it again fixes it.
