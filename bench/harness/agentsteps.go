@@ -89,7 +89,7 @@ func (l *agentLeg) repoBaseline(ctx context.Context) error {
 	if err := os.MkdirAll(c.home(), 0o755); err != nil {
 		return err
 	}
-	t := &cairnTool{runner: runner{l.h.cfg.Bins.Launcher}, bin: l.h.cfg.Bins.Cairn}
+	t := &cairnTool{runner: runner{l.h.cfg.Bins.Launcher}, bin: l.h.cfg.Bins.CairnRepo}
 	if err := t.Init(ctx, c); err != nil {
 		return err
 	}

@@ -42,7 +42,9 @@ type Config struct {
 
 // Binaries are the programs the harness runs.
 type Binaries struct {
-	Cairn, Restic, Kopia, Versitygw string
+	// Cairn is the full CLI, whose directory also holds the agent's
+	// binaries; CairnRepo is cairn-repo, which the cairn configurations run.
+	Cairn, CairnRepo, Restic, Kopia, Versitygw string
 	// Launcher is the benchmark binary itself, which main turns into a
 	// launcher when its first argument is LauncherArg.
 	Launcher string
@@ -79,6 +81,7 @@ func (c *Config) Defaults() {
 	b := &c.Bins
 	tools := filepath.Join(c.Root, ".tools", "bin")
 	b.Cairn = orDefault(b.Cairn, filepath.Join(c.Root, "bin", "cairn"))
+	b.CairnRepo = orDefault(b.CairnRepo, filepath.Join(filepath.Dir(b.Cairn), "cairn-repo"))
 	b.Restic = orDefault(b.Restic, filepath.Join(tools, "restic"))
 	b.Kopia = orDefault(b.Kopia, filepath.Join(tools, "kopia"))
 	b.Versitygw = orDefault(b.Versitygw, filepath.Join(tools, "versitygw"))
@@ -103,7 +106,7 @@ func orDefault(s, def string) string {
 
 // check fails early, naming the make target that installs what is missing.
 func (b Binaries) check(needS3 bool) error {
-	bins := map[string]string{"cairn (make build)": b.Cairn, "restic (scripts/install-bench-tools.sh)": b.Restic,
+	bins := map[string]string{"cairn (make build)": b.Cairn, "cairn-repo (make build)": b.CairnRepo, "restic (scripts/install-bench-tools.sh)": b.Restic,
 		"kopia (scripts/install-bench-tools.sh)": b.Kopia}
 	if needS3 {
 		bins["versitygw (make tools)"] = b.Versitygw
@@ -198,11 +201,11 @@ type toolConfig struct {
 
 func (c *Config) toolConfigs() []toolConfig {
 	all := []toolConfig{
-		{info: ConfigInfo{"cairn", "cairn", "cairn repo init (compression fastest)"},
-			make: func(b Binaries, _ *s3Server) tool { return &cairnTool{runner: runner{b.Launcher}, bin: b.Cairn} }},
-		{info: ConfigInfo{"cairn-nocomp", "cairn, no compression", "cairn repo init --compression off"},
+		{info: ConfigInfo{"cairn", "cairn", "cairn-repo init (compression fastest)"},
+			make: func(b Binaries, _ *s3Server) tool { return &cairnTool{runner: runner{b.Launcher}, bin: b.CairnRepo} }},
+		{info: ConfigInfo{"cairn-nocomp", "cairn, no compression", "cairn-repo init --compression off"},
 			make: func(b Binaries, _ *s3Server) tool {
-				return &cairnTool{runner: runner{b.Launcher}, bin: b.Cairn, compression: "off"}
+				return &cairnTool{runner: runner{b.Launcher}, bin: b.CairnRepo, compression: "off"}
 			}},
 		{info: ConfigInfo{"restic", "restic", "restic init (compression auto)"}, peer: true,
 			make: func(b Binaries, _ *s3Server) tool { return &resticTool{runner: runner{b.Launcher}, bin: b.Restic} }},
@@ -212,8 +215,10 @@ func (c *Config) toolConfigs() []toolConfig {
 			make: func(b Binaries, _ *s3Server) tool {
 				return &kopiaTool{runner: runner{b.Launcher}, bin: b.Kopia, zstd: true}
 			}},
-		{info: ConfigInfo{"cairn-s3", "cairn on S3", "cairn repo init --repo s3://… (versitygw on loopback)"}, s3: true,
-			make: func(b Binaries, s *s3Server) tool { return &cairnTool{runner: runner{b.Launcher}, bin: b.Cairn, s3: s} }},
+		{info: ConfigInfo{"cairn-s3", "cairn on S3", "cairn-repo init --repo s3://… (versitygw on loopback)"}, s3: true,
+			make: func(b Binaries, s *s3Server) tool {
+				return &cairnTool{runner: runner{b.Launcher}, bin: b.CairnRepo, s3: s}
+			}},
 	}
 	return filterBy(all, c.Configs, func(t toolConfig) string { return t.info.Name })
 }

@@ -58,10 +58,10 @@ func writeAgent(b *strings.Builder, r *Results) {
 		"(e2e/localcluster). The image dataset is a block volume and the small-files dataset a file-system volume of one namespace, "+
 		"backed up one at a time (then both at once, for the memory figure), changed twice (1%% of the image's 64 KiB blocks rewritten, first scattered, then in 1 MiB runs) and backed up after each, "+
 		"and restored into another namespace and compared byte for byte. The driver's volumes lived on %s; repositories in %s. "+
-		"`cairn repo` ran on the same data in the same run, before or after the agent by turns. Agent times are the items' data "+
+		"`cairn-repo` ran on the same data in the same run, before or after the agent by turns. Agent times are the items' data "+
 		"movement (`status.stats.readMilliseconds`); \"item\" adds the driver's snapshot, volume and mount work.\n\n",
 		orDash(r.Setup.AgentFS), r.Setup.RepoDir)
-	b.WriteString("| work | agent | item | cairn repo | agent ÷ repo | target | verdict |\n|---|---:|---:|---:|---:|---|---|\n")
+	b.WriteString("| work | agent | item | cairn-repo | agent ÷ repo | target | verdict |\n|---|---:|---:|---:|---:|---|---|\n")
 	for _, w := range []struct{ title, vol string }{{"backup, image as a block volume", "image"}, {"backup, small files as a file system", "files"}} {
 		agentSpeedRow(b, r, w.title, w.vol, AgentBackup, RepoBackup)
 	}

@@ -14,7 +14,7 @@ const saturated = 0.5
 // bottleneck of each backup.
 func writeStages(b *strings.Builder, r *Results) {
 	b.WriteString("## Pipeline stages\n\n")
-	b.WriteString("From `cairn repo backup --json --stats`, medians. A share is the stage's busy time over " +
+	b.WriteString("From `cairn-repo backup --json --stats`, medians. A share is the stage's busy time over " +
 		"(pipeline wall time × goroutines that run it): the chunking workers for read to pack, the upload slots for " +
 		"upload. Read, chunk, hash and save (compress + encrypt + pack + waiting for an upload slot) run one after another " +
 		"in each worker, so their shares add up to at most 100%. Busy time is wall-clock time inside a stage: with more " +

@@ -26,7 +26,8 @@ type tool interface {
 	RepoDir(c *cycle) string
 }
 
-// cairnTool runs `cairn repo`, on a local directory or, with s3 set, on a
+// cairnTool runs cairn-repo (the commands of `cairn repo`, in the binary
+// without the cluster client), on a local directory or, with s3 set, on a
 // bucket of the loopback versitygw.
 type cairnTool struct {
 	runner
@@ -47,8 +48,7 @@ func (t *cairnTool) cmd(c *cycle, args ...string) command {
 	if t.s3 != nil {
 		env = append(env, t.s3.clientEnv()...)
 	}
-	full := append([]string{"repo"}, args...)
-	return command{bin: t.bin, args: append(full, t.repoArgs(c)...), env: env}
+	return command{bin: t.bin, args: append(args, t.repoArgs(c)...), env: env}
 }
 
 func (t *cairnTool) Init(ctx context.Context, c *cycle) error {

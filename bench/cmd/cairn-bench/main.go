@@ -70,7 +70,8 @@ func parseFlags() (harness.Config, string, error) {
 	flag.StringVar(&datasets, "datasets", "", "comma-separated datasets (default all: image,vmimage,files,source)")
 	flag.StringVar(&cfg.SourceTree, "source", "", "real source tree copied as dataset 4 (default: `go env GOROOT`; its src/go with -smoke)")
 	flag.BoolVar(&cfg.Agent, "agent", true, "run the node-agent leg (controller, agent and CSI driver as local processes)")
-	flag.StringVar(&cfg.Bins.Cairn, "cairn", "", "cairn binary (default: ROOT/bin/cairn), e.g. to compare two builds")
+	flag.StringVar(&cfg.Bins.Cairn, "cairn", "", "cairn binary (default: ROOT/bin/cairn); the agent's binaries are taken from its directory")
+	flag.StringVar(&cfg.Bins.CairnRepo, "cairn-repo", "", "cairn-repo binary, which the cairn configurations run (default: cairn-repo beside -cairn), e.g. to compare two builds")
 	flag.StringVar(&report, "report", "", "only render RESULTS.md from this results.json into -out, with the current bench/TUNING.md")
 	flag.Parse()
 	if flag.NArg() > 0 {
