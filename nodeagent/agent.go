@@ -71,7 +71,8 @@ func New(cfg Config, d Deps) (*Agent, error) {
 	run.afterStop = drivers.closeAll
 	return &Agent{cfg: cfg, client: d.Client, reader: d.Reader, recorder: d.Recorder, now: now,
 		runner: run, drivers: drivers, journal: j, metrics: newMetrics(),
-		repos: &locations.Opener{Client: d.Reader, KDF: cfg.KDF, Host: "cairn-agent/" + cfg.NodeName, Budget: cfg.jobBudget()}, swept: make(chan struct{})}, nil
+		repos: &locations.Opener{Client: d.Reader, KDF: cfg.KDF, Host: "cairn-agent/" + cfg.NodeName, Budget: cfg.jobBudget(),
+			Warn: func(err error) { cfg.Logger.Warn("repository", "err", err) }}, swept: make(chan struct{})}, nil
 }
 
 // InstanceID is what the agent writes into status.agent.

@@ -68,7 +68,7 @@ func (g *globals) runInit(cmd *cobra.Command, compression string, force bool) er
 		return err
 	}
 	ctx := cmd.Context()
-	store, err := g.openStore(ctx, true)
+	store, err := g.openStore(cmd, true)
 	if err != nil {
 		return err
 	}

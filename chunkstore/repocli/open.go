@@ -56,7 +56,7 @@ func (g *globals) openRepo(cmd *cobra.Command) (*repo.Repository, error) {
 		return nil, err
 	}
 	ctx := cmd.Context()
-	store, err := g.openStore(ctx, false)
+	store, err := g.openStore(cmd, false)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,12 @@
 package repocli
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/chunkstore/blob"
 	"github.com/cairnbackup/cairn/chunkstore/blob/location"
@@ -13,7 +14,8 @@ import (
 
 // openStore opens the --repo location. S3 credentials are left empty so
 // the location package takes them from the AWS environment variables.
-func (g *globals) openStore(ctx context.Context, create bool) (blob.Store, error) {
+func (g *globals) openStore(cmd *cobra.Command, create bool) (blob.Store, error) {
+	ctx := cmd.Context()
 	raw, err := g.url()
 	if err != nil {
 		return nil, err
@@ -24,6 +26,7 @@ func (g *globals) openStore(ctx context.Context, create bool) (blob.Store, error
 		Region:     g.s3.region,
 		PathStyle:  g.s3.pathStyle,
 		CACertFile: g.s3.caCert,
+		Warn:       func(err error) { warnf(cmd, "%s", err) },
 	})
 	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok && g.s3.caCert == "" {
 		return nil, fmt.Errorf("%w; if the server's certificate comes from a private CA, pass that CA with --s3-ca-cert FILE", err)

@@ -34,6 +34,10 @@ type Opener struct {
 	// Budget, when its MaxMemory is set, makes OpenJob read each job's
 	// index through the on-disk cache within that budget.
 	Budget Bounded
+	// Warn, when set, hears what a repository or its store works around
+	// (a damaged index file read past, an S3 server that takes no checksum
+	// trailers), each once per repository handle.
+	Warn func(error)
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -165,7 +169,8 @@ func (o *Opener) secret(ctx context.Context, ns, name string) (*corev1.Secret, e
 
 func (o *Opener) open(ctx context.Context, loc *v1alpha1.BackupLocation, s secrets, ropts repo.Options) (*repo.Repository, error) {
 	writable := loc.Spec.AccessMode != v1alpha1.AccessReadOnly
-	opts := location.Options{Create: writable, AccessKeyID: s.accessKey, SecretAccessKey: s.secretKey, SessionToken: s.sessionTk}
+	opts := location.Options{Create: writable, AccessKeyID: s.accessKey, SecretAccessKey: s.secretKey, SessionToken: s.sessionTk,
+		Warn: o.Warn}
 	if s3 := loc.Spec.S3; s3 != nil {
 		opts.S3Endpoint, opts.Region, opts.PathStyle, opts.CACertPEM = s3.Endpoint, s3.Region, s3.PathStyle, s3.CABundle
 	}
@@ -178,6 +183,9 @@ func (o *Opener) open(ctx context.Context, loc *v1alpha1.BackupLocation, s secre
 		host = "cairn-controller"
 	}
 	ropts.KDF, ropts.Host, ropts.User = o.KDF, host, "cairn"
+	if ropts.Warn == nil {
+		ropts.Warn = o.Warn
+	}
 	r, err := repo.Open(ctx, store, s.password, ropts)
 	if errors.Is(err, repo.ErrNoRepository) && writable {
 		if lvl, perr := compress.ParseLevel(loc.Spec.Compression); perr == nil && loc.Spec.Compression != "" {

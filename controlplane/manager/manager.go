@@ -85,7 +85,9 @@ func register(mgr ctrl.Manager, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
-	opener := &locations.Opener{Client: mgr.GetAPIReader(), KDF: c.KDF}
+	replog := mgr.GetLogger().WithName("repository")
+	opener := &locations.Opener{Client: mgr.GetAPIReader(), KDF: c.KDF,
+		Warn: func(err error) { replog.Info("warning", "err", err.Error()) }}
 	runner := &hooks.Runner{Exec: exec, SnapshotTimeout: c.SnapshotTimeout}
 	steps := []func() error{
 		func() error {

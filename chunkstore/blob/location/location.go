@@ -71,6 +71,9 @@ type Options struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
 	// Retry overrides the retry policy; zero fields take retry's defaults.
 	Retry retry.Policy
+	// Warn, when set, hears once of what the store works around (see
+	// s3.Config.Warn).
+	Warn func(error)
 }
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
@@ -185,6 +188,7 @@ func openS3(ctx context.Context, u URL, opts Options) (*s3.Store, error) {
 		SecretAccessKey: opts.SecretAccessKey,
 		SessionToken:    opts.SessionToken,
 		CACertPEM:       opts.CACertPEM,
+		Warn:            opts.Warn,
 	}
 	if opts.CACertFile != "" {
 		pem, err := os.ReadFile(opts.CACertFile)

@@ -40,6 +40,11 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+
+	// Warn, when set, is told once of what the store works around and
+	// the user should know: a server that refuses checksum trailers,
+	// whose uploads are then signed, hashing every byte.
+	Warn func(error)
 }
 
 const redacted = "[REDACTED]"

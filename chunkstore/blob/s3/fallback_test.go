@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -17,8 +18,8 @@ import (
 // TestPutFallsBackToSignedPayloads puts objects through a front that
 // answers a checksum trailer as an S3 server without that part of the API
 // does (501 NotImplemented) and passes everything else to versitygw: the
-// first put must be retried signed, and later puts must not try the
-// trailer again.
+// first put must be retried signed, later puts must not try the trailer
+// again, and the user is told once, without the credentials.
 func TestPutFallsBackToSignedPayloads(t *testing.T) {
 	srv := s3test.Start(t)
 	target, err := url.Parse(srv.Endpoint)
@@ -42,6 +43,8 @@ func TestPutFallsBackToSignedPayloads(t *testing.T) {
 	t.Cleanup(front.Close)
 	cfg := srv.Config(srv.NewBucket(t), "p")
 	cfg.Endpoint = front.URL
+	var warnings []string
+	cfg.Warn = func(err error) { warnings = append(warnings, err.Error()) }
 	s := open(t, cfg)
 	for i := range 3 {
 		name := fmt.Sprintf("obj-%d", i)
@@ -56,5 +59,14 @@ func TestPutFallsBackToSignedPayloads(t *testing.T) {
 	}
 	if n := refused.Load(); n != 1 {
 		t.Fatalf("%d puts tried a checksum trailer; want only the first", n)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "HTTP 501 NotImplemented") ||
+		!strings.Contains(warnings[0], "signed from now on") {
+		t.Fatalf("warnings %q; want one naming the server's 501 NotImplemented and the signed fallback", warnings)
+	}
+	for _, secret := range []string{cfg.AccessKeyID, cfg.SecretAccessKey} {
+		if strings.Contains(warnings[0], secret) {
+			t.Fatalf("warning %q shows a credential", warnings[0])
+		}
 	}
 }

@@ -32,6 +32,7 @@ type Store struct {
 	// signedPuts is set when the server refused a checksum trailer, and
 	// from the start for Google Cloud Storage, which takes none.
 	signedPuts atomic.Bool
+	warn       func(error)
 }
 
 // Open connects to the bucket described by cfg and checks that it exists
@@ -89,6 +90,7 @@ func newStore(cfg Config) (*Store, error) {
 		bucket:    cfg.Bucket,
 		location:  fmt.Sprintf("s3://%s/%s at %s", cfg.Bucket, prefix, ep.url()),
 		secrets:   cfg.secrets(),
+		warn:      cfg.Warn,
 	}
 	if prefix != "" {
 		s.keyPrefix = prefix + "/"
@@ -152,7 +154,7 @@ func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 	signed := s.signedPuts.Load()
 	err := s.put(ctx, name, data, signed)
 	if err != nil && !signed && trailerRefused(err) {
-		s.signedPuts.Store(true)
+		s.fallBackToSigned(err)
 		err = s.put(ctx, name, data, true)
 	}
 	if err != nil {
@@ -168,6 +170,17 @@ func (s *Store) put(ctx context.Context, name string, data []byte, signed bool) 
 	}
 	_, err := s.client.PutObject(ctx, s.bucket, s.key(name), bytes.NewReader(data), int64(len(data)), opts)
 	return err
+}
+
+// fallBackToSigned makes every later put signed, and says so once.
+func (s *Store) fallBackToSigned(refusal error) {
+	if s.signedPuts.Swap(true) || s.warn == nil {
+		return
+	}
+	resp := minio.ToErrorResponse(refusal)
+	s.warn(fmt.Errorf("%s: the server refused an upload with a checksum trailer (HTTP %d %s); "+
+		"uploads are signed from now on, hashing every byte with SHA-256, which is slower; "+
+		"a server version that accepts STREAMING-UNSIGNED-PAYLOAD-TRAILER uploads brings the faster path back", s.location, resp.StatusCode, resp.Code))
 }
 
 // trailerRefused reports whether a put failed because the server does not
