@@ -22,6 +22,10 @@ import (
 // Warnings keep the order of rs.metas.
 func (rs *restore) finish() {
 	canChown := os.Geteuid() == 0
+	apply := rs.apply
+	if apply == nil {
+		apply = applyMeta
+	}
 	errs := make([][]error, len(rs.metas))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -29,7 +33,7 @@ func (rs *restore) finish() {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(rs.metas); i = int(next.Add(1) - 1) {
 				if m := rs.metas[i]; m.node.Type != snapshot.TypeDir {
-					errs[i] = applyMeta(m.path, m.node, canChown)
+					errs[i] = apply(m.path, m.node, canChown)
 				}
 			}
 		})
@@ -37,7 +41,7 @@ func (rs *restore) finish() {
 	wg.Wait()
 	for i, m := range rs.metas {
 		if m.node.Type == snapshot.TypeDir {
-			errs[i] = applyMeta(m.path, m.node, canChown)
+			errs[i] = apply(m.path, m.node, canChown)
 		}
 	}
 	for _, e := range errs {

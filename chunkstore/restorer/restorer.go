@@ -151,6 +151,9 @@ type restore struct {
 	planned int64
 	batches int
 
+	// apply sets one entry's metadata: applyMeta, unless a test watches.
+	apply func(path string, n *snapshot.Node, chown bool) []error
+
 	damage   damages
 	warnMu   sync.Mutex // guards result.Warnings once fetch workers run
 	verified atomic.Int64
