@@ -2,6 +2,7 @@ package compress
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,9 +91,20 @@ func BenchmarkDecompress(b *testing.B) {
 	}
 }
 
-// sourceFiles reads the Go files of one directory of the Go distribution:
-// real small files, as a source tree holds them.
+// smallBlobsDirEnv names a directory whose regular files under 512 KiB
+// BenchmarkSmallBlobs compresses instead of net/http's Go files: point it
+// at a bench dataset (bench/scratch/data/files or .../source after a
+// make bench) to measure grouping on that tree.
+const smallBlobsDirEnv = "CAIRN_BENCH_SMALLBLOBS_DIR"
+
+// sourceFiles reads the files BenchmarkSmallBlobs compresses: those of
+// $CAIRN_BENCH_SMALLBLOBS_DIR in walk order, or else the Go files of one
+// directory of the Go distribution, real small files as a source tree
+// holds them.
 func sourceFiles(b *testing.B) [][]byte {
+	if dir := os.Getenv(smallBlobsDirEnv); dir != "" {
+		return treeFiles(b, dir)
+	}
 	goroot, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
 		b.Fatalf("go env GOROOT: %v", err)
@@ -113,9 +125,29 @@ func sourceFiles(b *testing.B) [][]byte {
 	return files
 }
 
-// BenchmarkSmallBlobs compresses real source files one blob each, as a
-// backup of a source tree does, and as 256 KiB groups of them, the
-// grouped alternative a future format could take.
+// treeFiles reads the non-empty regular files under 512 KiB below dir, in
+// lexical walk order, as a backup meets them.
+func treeFiles(b *testing.B, dir string) [][]byte {
+	var files [][]byte
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err == nil && len(data) > 0 && len(data) < 512<<10 {
+			files = append(files, data)
+		}
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		b.Fatalf("%s=%s: %d files, %v", smallBlobsDirEnv, dir, len(files), err)
+	}
+	return files
+}
+
+// BenchmarkSmallBlobs compresses small files one blob each, as a backup
+// of a source tree does, and as groups of 64, 128 and 256 KiB of them,
+// the grouped alternative a future format could take.
 func BenchmarkSmallBlobs(b *testing.B) {
 	files := sourceFiles(b)
 	var total int
@@ -139,9 +171,25 @@ func BenchmarkSmallBlobs(b *testing.B) {
 		b.ReportMetric(float64(total)/float64(stored), "ratio")
 	}
 	b.Run("per-file", func(b *testing.B) { run(b, files) })
-	var groups [][]byte
-	for off := 0; off < len(all); off += 256 << 10 {
-		groups = append(groups, all[off:min(off+256<<10, len(all))])
+	for _, size := range []int{64 << 10, 128 << 10, 256 << 10} {
+		b.Run(fmt.Sprintf("groups-%dKiB", size>>10), func(b *testing.B) { run(b, groupFiles(files, size)) })
 	}
-	b.Run("groups-256KiB", func(b *testing.B) { run(b, groups) })
+}
+
+// groupFiles concatenates consecutive files into groups of at most size
+// bytes (a larger file is a group of its own).
+func groupFiles(files [][]byte, size int) [][]byte {
+	var groups [][]byte
+	var group []byte
+	for _, f := range files {
+		if len(group) > 0 && len(group)+len(f) > size {
+			groups = append(groups, group)
+			group = nil
+		}
+		group = append(group, f...)
+	}
+	if len(group) > 0 {
+		groups = append(groups, group)
+	}
+	return groups
 }
