@@ -151,10 +151,8 @@ func treeFiles(b *testing.B, dir string) [][]byte {
 func BenchmarkSmallBlobs(b *testing.B) {
 	files := sourceFiles(b)
 	var total int
-	var all []byte
 	for _, f := range files {
 		total += len(f)
-		all = append(all, f...)
 	}
 	c := mustNew(b, Fastest)
 	run := func(b *testing.B, blobs [][]byte) {
